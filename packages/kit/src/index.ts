@@ -1,0 +1,13 @@
+export * from "./config/load-config.js";
+export * from "./errors/error-codes.js";
+export * from "./errors/strata-error.js";
+export * from "./grpc/grpc-client.js";
+export * from "./grpc/grpc-errors.js";
+export * from "./grpc/grpc-server.js";
+export * from "./grpc/service-definition.js";
+export type * from "./grpc/types.js";
+export * from "./lifecycle/shutdown.js";
+export * from "./logging/logger.js";
+export * from "./metrics/registry.js";
+export * from "./ops/ops-server.js";
+export * from "./tracing/tracing.js";

@@ -1,0 +1,5 @@
+// Code generated from proto/ by `pnpm gen` lives in ./gen; this file only re-exports it.
+
+export * as gatewayEventsV1 from "./gen/strata/gateway/v1/events_pb.js";
+export * as gatewayV1 from "./gen/strata/gateway/v1/gateway_pb.js";
+export * as routerV1 from "./gen/strata/router/v1/router_pb.js";
