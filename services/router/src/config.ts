@@ -1,0 +1,129 @@
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveMs = z.coerce.number().int().positive();
+const count = z.coerce.number().int().min(1);
+const weight = z.coerce.number().min(0);
+
+export const endpointConfigSchema = z
+  .object({
+    /** Stable id: appears in metrics labels, RouteResponse and Report. */
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "use letters, digits and . _ : -"),
+    // Stored without trailing slashes so callers can append API paths ("/v1/chat/completions") as-is.
+    url: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .transform((url) => url.replace(/\/+$/, "")),
+    /** The model name the engine serves, sent upstream in request bodies. */
+    model: z.string().min(1),
+    api: z.enum(["openai", "tgi"]).default("openai"),
+    /** Other names clients may use for this model. */
+    aliases: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export type EndpointConfig = z.output<typeof endpointConfigSchema>;
+
+/** Endpoints arrive as JSON in one environment variable, or already as an array from a file or run(). */
+const endpointsSchema = z
+  .preprocess((value, context) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch (error) {
+      context.addIssue({ code: "custom", message: `not valid JSON (${(error as Error).message})` });
+      return z.NEVER;
+    }
+  }, z.array(endpointConfigSchema))
+  .superRefine(checkEndpointNames);
+
+/** Duplicate ids would merge two engines' state; an alias naming two models would make routing ambiguous. */
+function checkEndpointNames(endpoints: EndpointConfig[], context: z.RefinementCtx): void {
+  const ids = new Set<string>();
+  const servedModels = new Set(endpoints.map((endpoint) => endpoint.model));
+  const aliasTarget = new Map<string, string>();
+  endpoints.forEach((endpoint, index) => {
+    if (ids.has(endpoint.id)) {
+      context.addIssue({
+        code: "custom",
+        path: [index, "id"],
+        message: `duplicate endpoint id "${endpoint.id}"`,
+      });
+    }
+    ids.add(endpoint.id);
+    endpoint.aliases.forEach((alias, aliasIndex) => {
+      const path = [index, "aliases", aliasIndex];
+      const target = aliasTarget.get(alias);
+      if (
+        (target !== undefined && target !== endpoint.model) ||
+        (alias !== endpoint.model && servedModels.has(alias))
+      ) {
+        context.addIssue({ code: "custom", path, message: `alias "${alias}" names more than one model` });
+      }
+      aliasTarget.set(alias, endpoint.model);
+    });
+  });
+}
+
+export const routerConfigSchema = z
+  .object({
+    grpc: z
+      .object({ host: z.string().min(1).default("0.0.0.0"), port: port.default(50061) })
+      .strict()
+      .prefault({}),
+    ops: z
+      .object({ port: port.default(9461) })
+      .strict()
+      .prefault({}),
+    endpoints: endpointsSchema.prefault([]),
+    health: z
+      .object({
+        intervalMs: positiveMs.default(2_000),
+        // An engine that cannot answer /health within a second is too slow to take new work anyway.
+        timeoutMs: positiveMs.default(1_000),
+        unhealthyAfterFailures: count.default(2),
+        unhealthyAfterConnectErrors: count.default(3),
+        /** Cap for the exponential back-off of re-checks of a failing endpoint. */
+        backoffMaxMs: positiveMs.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    inFlight: z
+      .object({
+        // Longer than any sane generation; an entry older than this lost its Report.
+        timeoutMs: positiveMs.default(600_000),
+      })
+      .strict()
+      .prefault({}),
+    weights: z
+      .object({ inFlight: weight.default(1), waiting: weight.default(1), running: weight.default(1) })
+      .strict()
+      .prefault({}),
+    tracing: z
+      .object({ otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional() })
+      .strict()
+      .prefault({}),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  })
+  .strict();
+
+export type RouterConfig = z.output<typeof routerConfigSchema>;
+export type RouterConfigInput = z.input<typeof routerConfigSchema>;
+
+export const routerEnvMapping = {
+  "grpc.host": "ROUTER_GRPC_HOST",
+  "grpc.port": "ROUTER_GRPC_PORT",
+  "ops.port": "ROUTER_OPS_PORT",
+  endpoints: "ROUTER_ENDPOINTS",
+  "health.intervalMs": "ROUTER_HEALTH_INTERVAL_MS",
+  "health.timeoutMs": "ROUTER_HEALTH_TIMEOUT_MS",
+  "health.unhealthyAfterFailures": "ROUTER_UNHEALTHY_AFTER_FAILURES",
+  "health.unhealthyAfterConnectErrors": "ROUTER_UNHEALTHY_AFTER_CONNECT_ERRORS",
+  "health.backoffMaxMs": "ROUTER_HEALTH_BACKOFF_MAX_MS",
+  "inFlight.timeoutMs": "ROUTER_IN_FLIGHT_TIMEOUT_MS",
+  "weights.inFlight": "ROUTER_WEIGHT_IN_FLIGHT",
+  "weights.waiting": "ROUTER_WEIGHT_WAITING",
+  "weights.running": "ROUTER_WEIGHT_RUNNING",
+  // The OpenTelemetry variable every SDK reads, so one setting covers every Strata service.
+  "tracing.otlpEndpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+  logLevel: "ROUTER_LOG_LEVEL",
+} as const satisfies Record<string, string>;

@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, latencyBuckets, type Registry } from "@strata/kit";
+import type { EndpointTable } from "../endpoints/endpoint-table.js";
+import type { InFlightTracker } from "../endpoints/in-flight-tracker.js";
+
+export interface RouterMetrics {
+  decisions: Counter<"model" | "endpoint" | "strategy">;
+  errors: Counter<"code">;
+  reports: Counter<"outcome">;
+  routeDuration: Histogram;
+}
+
+/**
+ * The router's Prometheus metrics. Health and in-flight gauges are read from live state at scrape
+ * time rather than set on every change, so they cannot drift from what routing actually uses.
+ */
+export function createRouterMetrics(
+  registry: Registry,
+  state: { table: Pick<EndpointTable, "all">; inFlight: Pick<InFlightTracker, "count"> },
+): RouterMetrics {
+  new Gauge({
+    name: "strata_router_endpoint_healthy",
+    help: "1 when the endpoint passes health checks and takes traffic, else 0.",
+    labelNames: ["endpoint", "model"],
+    registers: [registry],
+    collect() {
+      for (const endpoint of state.table.all()) {
+        const { id, model } = endpoint.config;
+        this.set({ endpoint: id, model }, endpoint.health.routable ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: "strata_router_endpoint_in_flight",
+    help: "Requests routed to the endpoint and not yet reported back.",
+    labelNames: ["endpoint"],
+    registers: [registry],
+    collect() {
+      for (const endpoint of state.table.all()) {
+        this.set({ endpoint: endpoint.config.id }, state.inFlight.count(endpoint.config.id));
+      }
+    },
+  });
+  return {
+    decisions: new Counter({
+      name: "strata_router_route_decisions_total",
+      help: "Routing decisions, by served model, chosen endpoint and strategy.",
+      labelNames: ["model", "endpoint", "strategy"],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: "strata_router_route_errors_total",
+      help: "Route calls that failed, by Strata error code.",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
+    reports: new Counter({
+      name: "strata_router_reports_total",
+      help: "Report calls received, by outcome.",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    routeDuration: new Histogram({
+      name: "strata_router_route_duration_seconds",
+      help: "Time to make a routing decision.",
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,107 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type Logger, StrataError } from "@strata/kit";
+import { routerV1 } from "@strata/proto";
+import type { EndpointTable } from "../endpoints/endpoint-table.js";
+import type { InFlightTracker } from "../endpoints/in-flight-tracker.js";
+import type { RouterMetrics } from "../observability/router-metrics.js";
+import { buildCandidates, type Candidate } from "../scoring/candidate.js";
+import type { Strategy } from "../scoring/strategy.js";
+
+type RouteInput = Pick<routerV1.RouteRequest, "requestId" | "model" | "tenantId" | "prompt" | "promptTokens">;
+type ReportInput = Pick<routerV1.ReportRequest, "requestId" | "endpointId" | "outcome">;
+type RouteOutput = MessageInitShape<typeof routerV1.RouteResponseSchema>;
+type ModelOutput = MessageInitShape<typeof routerV1.ModelInfoSchema>;
+
+export interface RouterDeps {
+  table: Pick<EndpointTable, "all" | "get" | "resolveModel" | "models">;
+  inFlight: Pick<InFlightTracker, "begin" | "end" | "count">;
+  strategy: Strategy;
+  metrics: Pick<RouterMetrics, "decisions" | "reports">;
+  logger: Logger;
+}
+
+/** Routing decisions and their bookkeeping, independent of the transport that carries them. */
+export class Router {
+  constructor(private readonly deps: RouterDeps) {}
+
+  route(request: RouteInput): RouteOutput {
+    if (request.model === "")
+      throw new StrataError("invalid_request", "model is required", { param: "model" });
+    if (request.requestId === "") {
+      // Without an id the request could never be reported back, and its in-flight count would leak.
+      throw new StrataError("invalid_request", "request_id is required", { param: "request_id" });
+    }
+    const model = this.deps.table.resolveModel(request.model);
+    if (model === undefined) {
+      // Name only what the caller sent: the list of served models may be other tenants' business.
+      throw new StrataError("model_not_found", `model "${request.model}" is not served`, { param: "model" });
+    }
+    const candidates = buildCandidates(this.deps.table.all(), model, (id) => this.deps.inFlight.count(id));
+    const sameModel = candidates.filter((candidate) => candidate.endpoint.model === model);
+    if (!sameModel.some((candidate) => candidate.eligible)) {
+      throw new StrataError(
+        "no_healthy_upstream",
+        `no healthy endpoint for model "${model}" (0 of ${sameModel.length} healthy)`,
+      );
+    }
+    const strategy = this.deps.strategy;
+    const decision = strategy.decide({ ...request, model }, candidates);
+    const chosen = decision.chosen.endpoint;
+    this.deps.inFlight.begin(request.requestId, chosen.id);
+    this.deps.metrics.decisions.inc({ model, endpoint: chosen.id, strategy: strategy.name });
+    this.deps.logger.debug(
+      { requestId: request.requestId, model, endpoint: chosen.id, reason: decision.reason },
+      "routed",
+    );
+    return {
+      endpoint: { id: chosen.id, url: chosen.url, servedModel: chosen.model, api: chosen.api },
+      model,
+      strategy: strategy.name,
+      reason: decision.reason,
+      candidates: candidates.map((candidate, index) => toCandidateScore(candidate, decision.scores[index]!)),
+    };
+  }
+
+  /** Idempotent: only the first Report of a routed request changes counts or health. */
+  report(report: ReportInput): void {
+    if (report.requestId === "") {
+      throw new StrataError("invalid_request", "request_id is required", { param: "request_id" });
+    }
+    this.deps.metrics.reports.inc({ outcome: outcomeLabel(report.outcome) });
+    const endpointId = this.deps.inFlight.end(report.requestId);
+    if (endpointId === undefined) return;
+    const endpoint = this.deps.table.get(endpointId);
+    if (!endpoint) return;
+    if (report.outcome === routerV1.Outcome.CONNECT_ERROR) endpoint.health.connectErrorReported();
+    else if (reachedEngine(report.outcome)) endpoint.health.connectSucceeded();
+  }
+
+  listModels(): ModelOutput[] {
+    return [...this.deps.table.models()].map(([id, endpoints]) => ({
+      id,
+      endpoints: endpoints.length,
+      healthyEndpoints: endpoints.filter((endpoint) => endpoint.health.routable).length,
+      ownedBy: "strata",
+    }));
+  }
+}
+
+function toCandidateScore(candidate: Candidate, scored: { score: number; detail: string }) {
+  return {
+    endpointId: candidate.endpoint.id,
+    score: scored.score,
+    eligible: candidate.eligible,
+    reason: candidate.filteredBecause ?? scored.detail,
+    inFlight: candidate.inFlight,
+    queueDepth: candidate.waiting ?? 0,
+    kvCacheUsage: candidate.kvCacheUsage ?? 0,
+  };
+}
+
+function reachedEngine(outcome: routerV1.Outcome): boolean {
+  return outcome === routerV1.Outcome.SUCCESS || outcome === routerV1.Outcome.UPSTREAM_ERROR;
+}
+
+function outcomeLabel(outcome: routerV1.Outcome): string {
+  return routerV1.Outcome[outcome]?.toLowerCase() ?? "unknown";
+}

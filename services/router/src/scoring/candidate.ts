@@ -1,0 +1,58 @@
+import type { EndpointConfig } from "../config.js";
+import type { HealthStatus } from "../endpoints/endpoint-health.js";
+import type { EndpointState } from "../endpoints/endpoint-table.js";
+
+/** One endpoint as a strategy sees it for one request: a snapshot, so scoring sees consistent numbers. */
+export interface Candidate {
+  readonly endpoint: EndpointConfig;
+  readonly health: HealthStatus;
+  /** Requests this router sent there and has not heard back about. */
+  readonly inFlight: number;
+  /** Engine-reported queue and batch sizes; undefined when the engine's metrics were not readable. */
+  readonly waiting: number | undefined;
+  readonly running: number | undefined;
+  readonly kvCacheUsage: number | undefined;
+  readonly eligible: boolean;
+  /** Why a filter removed it; undefined for eligible candidates. */
+  readonly filteredBecause: string | undefined;
+}
+
+/** A filter returns why a candidate cannot serve the request, or undefined to keep it. */
+export type CandidateFilter = (endpoint: EndpointState, model: string) => string | undefined;
+
+export const servesModel: CandidateFilter = (endpoint, model) =>
+  endpoint.config.model === model ? undefined : `serves ${endpoint.config.model}, not ${model}`;
+
+export const isHealthy: CandidateFilter = (endpoint) => {
+  if (endpoint.health.routable) return undefined;
+  const error = endpoint.health.lastError;
+  return error ? `${endpoint.health.status}: ${error}` : endpoint.health.status;
+};
+
+/** Filters run in order; the first that objects explains the exclusion. */
+export const defaultFilters: readonly CandidateFilter[] = [servesModel, isHealthy];
+
+export function buildCandidates(
+  endpoints: readonly EndpointState[],
+  model: string,
+  inFlight: (endpointId: string) => number,
+  filters: readonly CandidateFilter[] = defaultFilters,
+): Candidate[] {
+  return endpoints.map((endpoint) => {
+    let filteredBecause: string | undefined;
+    for (const filter of filters) {
+      filteredBecause = filter(endpoint, model);
+      if (filteredBecause) break;
+    }
+    return {
+      endpoint: endpoint.config,
+      health: endpoint.health.status,
+      inFlight: inFlight(endpoint.config.id),
+      waiting: endpoint.load.waiting,
+      running: endpoint.load.running,
+      kvCacheUsage: endpoint.load.kvCacheUsage,
+      eligible: filteredBecause === undefined,
+      filteredBecause,
+    };
+  });
+}

@@ -1,0 +1,48 @@
+import { Registry, silentLogger } from "@strata/kit";
+import type { Clock } from "../../src/clock.js";
+import { type EndpointConfig, endpointConfigSchema } from "../../src/config.js";
+import type { HealthPolicy } from "../../src/endpoints/endpoint-health.js";
+import { EndpointTable } from "../../src/endpoints/endpoint-table.js";
+import { InFlightTracker } from "../../src/endpoints/in-flight-tracker.js";
+import { createRouterMetrics } from "../../src/observability/router-metrics.js";
+import { Router } from "../../src/routing/router.js";
+import { createLeastLoad, type LeastLoadParams } from "../../src/scoring/least-load.js";
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private time = 1_000_000) {}
+  now(): number {
+    return this.time;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export const testPolicy: HealthPolicy = {
+  intervalMs: 100,
+  unhealthyAfterFailures: 2,
+  unhealthyAfterConnectErrors: 3,
+  backoffMaxMs: 1_000,
+};
+
+export function endpoint(id: string, model: string, extra: Partial<EndpointConfig> = {}): EndpointConfig {
+  return endpointConfigSchema.parse({ id, url: `http://${id}.test:8000`, model, ...extra });
+}
+
+/** A Router over real collaborators, with every endpoint marked healthy unless told otherwise. */
+export function routerFixture(
+  configs: EndpointConfig[],
+  options: { params?: LeastLoadParams; timeoutMs?: number; markHealthy?: boolean } = {},
+) {
+  const clock = new ManualClock();
+  const registry = new Registry();
+  const table = new EndpointTable(configs, testPolicy);
+  if (options.markHealthy ?? true) for (const state of table.all()) state.health.checkPassed();
+  const inFlight = new InFlightTracker(options.timeoutMs ?? 60_000, clock);
+  const metrics = createRouterMetrics(registry, { table, inFlight });
+  const strategy = createLeastLoad(options.params ?? {});
+  const router = new Router({ table, inFlight, strategy, metrics, logger: silentLogger() });
+  const state = (id: string) => table.get(id)!;
+  return { router, table, inFlight, clock, registry, state };
+}
