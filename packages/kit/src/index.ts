@@ -1,4 +1,6 @@
+export * from "./bus/index.js";
 export * from "./config/load-config.js";
+export * from "./db/index.js";
 export * from "./errors/error-codes.js";
 export * from "./errors/strata-error.js";
 export * from "./grpc/grpc-client.js";

@@ -2,13 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { routerV1 } from "@strata/proto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createGrpcClient,
-  GrpcServer,
-  type ServiceClient,
-  silentLogger,
-  StrataError,
-} from "../src/index.js";
+import { createGrpcClient, GrpcServer, type ServiceClient, StrataError, silentLogger } from "../src/index.js";
 
 describe("gRPC server and client from protobuf-es descriptors", () => {
   const registry = new Registry();
@@ -19,7 +13,8 @@ describe("gRPC server and client from protobuf-es descriptors", () => {
   beforeAll(async () => {
     server.add(routerV1.RouterService, {
       async route(request, context) {
-        if (request.model === "missing") throw new StrataError("model_not_found", "no such model", { param: "model" });
+        if (request.model === "missing")
+          throw new StrataError("model_not_found", "no such model", { param: "model" });
         if (request.model === "boom") throw new Error("secret internals");
         context.setHeader("x-route", "e1");
         return { model: request.model, strategy: "least-load", endpoint: { id: "e1", url: "http://x" } };
@@ -45,7 +40,9 @@ describe("gRPC server and client from protobuf-es descriptors", () => {
     const response = await client.route({ model: "llama", requestId: "r1" });
     expect(response.model).toBe("llama");
     expect(response.endpoint?.id).toBe("e1");
-    const models = await client.listModels(create(routerV1.ListModelsRequestSchema), { metadata: { tenant: "t1" } });
+    const models = await client.listModels(create(routerV1.ListModelsRequestSchema), {
+      metadata: { tenant: "t1" },
+    });
     expect(models.models[0]).toMatchObject({ id: "t1", endpoints: 2 });
   });
 
@@ -64,12 +61,16 @@ describe("gRPC server and client from protobuf-es descriptors", () => {
 
   it("counts calls by status", async () => {
     const text = await registry.metrics();
-    expect(text).toMatch(/strata_grpc_server_handled_total\{service="strata.router.v1.RouterService",method="Route",code="OK"\} \d/);
+    expect(text).toMatch(
+      /strata_grpc_server_handled_total\{service="strata.router.v1.RouterService",method="Route",code="OK"\} \d/,
+    );
     expect(text).toMatch(/code="model_not_found"/);
   });
 
   it("honours deadlines", async () => {
-    const error = (await client.listModels({}, { deadline: Date.now() + 1 }).catch((caught: unknown) => caught)) as StrataError;
+    const error = (await client
+      .listModels({}, { deadline: Date.now() + 1 })
+      .catch((caught: unknown) => caught)) as StrataError;
     expect(error.code).toBe("timeout");
   });
 });

@@ -3,3 +3,4 @@
 export * as gatewayEventsV1 from "./gen/strata/gateway/v1/events_pb.js";
 export * as gatewayV1 from "./gen/strata/gateway/v1/gateway_pb.js";
 export * as routerV1 from "./gen/strata/router/v1/router_pb.js";
+export * from "./subjects.js";

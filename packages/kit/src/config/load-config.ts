@@ -11,7 +11,10 @@ export class ConfigError extends Error {
 }
 
 /** Builds the nested raw object a schema parses from the variables named in the mapping; unset ones are left out. */
-export function fromEnv(env: Record<string, string | undefined>, mapping: EnvMapping): Record<string, unknown> {
+export function fromEnv(
+  env: Record<string, string | undefined>,
+  mapping: EnvMapping,
+): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
   for (const [path, name] of Object.entries(mapping)) {
     const value = env[name];
@@ -31,7 +34,11 @@ export function fromEnv(env: Record<string, string | undefined>, mapping: EnvMap
  * Parses configuration once at start-up. A bad value throws a ConfigError naming the setting by its
  * environment variable when it has one, else by its path, so the operator knows exactly what to fix.
  */
-export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, mapping: EnvMapping = {}): z.output<S> {
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  mapping: EnvMapping = {},
+): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

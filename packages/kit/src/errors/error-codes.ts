@@ -5,15 +5,51 @@ import { status as GrpcStatus } from "@grpc/grpc-js";
  * status with an OpenAI-style error type, and to a gRPC status code.
  */
 export const errorCodes = {
-  invalid_request: { http: 400, type: "invalid_request_error", grpc: GrpcStatus.INVALID_ARGUMENT, retryable: false },
-  invalid_api_key: { http: 401, type: "authentication_error", grpc: GrpcStatus.UNAUTHENTICATED, retryable: false },
-  permission_denied: { http: 403, type: "permission_error", grpc: GrpcStatus.PERMISSION_DENIED, retryable: false },
+  invalid_request: {
+    http: 400,
+    type: "invalid_request_error",
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    retryable: false,
+  },
+  invalid_api_key: {
+    http: 401,
+    type: "authentication_error",
+    grpc: GrpcStatus.UNAUTHENTICATED,
+    retryable: false,
+  },
+  permission_denied: {
+    http: 403,
+    type: "permission_error",
+    grpc: GrpcStatus.PERMISSION_DENIED,
+    retryable: false,
+  },
   model_not_found: { http: 404, type: "invalid_request_error", grpc: GrpcStatus.NOT_FOUND, retryable: false },
   not_found: { http: 404, type: "invalid_request_error", grpc: GrpcStatus.NOT_FOUND, retryable: false },
+  method_not_allowed: {
+    http: 405,
+    type: "invalid_request_error",
+    grpc: GrpcStatus.UNIMPLEMENTED,
+    retryable: false,
+  },
   conflict: { http: 409, type: "invalid_request_error", grpc: GrpcStatus.ALREADY_EXISTS, retryable: false },
-  payload_too_large: { http: 413, type: "invalid_request_error", grpc: GrpcStatus.RESOURCE_EXHAUSTED, retryable: false },
-  unsupported_media_type: { http: 415, type: "invalid_request_error", grpc: GrpcStatus.INVALID_ARGUMENT, retryable: false },
-  rate_limit_exceeded: { http: 429, type: "rate_limit_error", grpc: GrpcStatus.RESOURCE_EXHAUSTED, retryable: true },
+  payload_too_large: {
+    http: 413,
+    type: "invalid_request_error",
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    retryable: false,
+  },
+  unsupported_media_type: {
+    http: 415,
+    type: "invalid_request_error",
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    retryable: false,
+  },
+  rate_limit_exceeded: {
+    http: 429,
+    type: "rate_limit_error",
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    retryable: true,
+  },
   client_closed: { http: 499, type: "invalid_request_error", grpc: GrpcStatus.CANCELLED, retryable: false },
   internal_error: { http: 500, type: "server_error", grpc: GrpcStatus.INTERNAL, retryable: true },
   upstream_error: { http: 502, type: "server_error", grpc: GrpcStatus.UNAVAILABLE, retryable: true },

@@ -36,7 +36,8 @@ export function createGrpcClient<S extends DescService>(service: S, address: str
             request,
             callMetadata(options),
             callOptions(options),
-            (error: ServiceError | null, response?: unknown) => (error ? reject(fromGrpcError(error)) : resolve(response)),
+            (error: ServiceError | null, response?: unknown) =>
+              error ? reject(fromGrpcError(error)) : resolve(response),
           );
           options?.signal?.addEventListener("abort", () => call.cancel(), { once: true });
         });

@@ -1,5 +1,5 @@
-import { Metadata, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
-import { errorCodeFromGrpcStatus, errorCodes, type ErrorCode } from "../errors/error-codes.js";
+import { status as GrpcStatus, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { type ErrorCode, errorCodeFromGrpcStatus, errorCodes } from "../errors/error-codes.js";
 import { StrataError } from "../errors/strata-error.js";
 
 const codeKey = "strata-error-code";
@@ -16,7 +16,10 @@ export function toGrpcError(error: StrataError): Partial<ServiceError> {
 
 export function fromGrpcError(error: ServiceError): StrataError {
   const sent = error.metadata?.get(codeKey)[0];
-  const code = typeof sent === "string" && sent in errorCodes ? (sent as ErrorCode) : errorCodeFromGrpcStatus(error.code);
+  const code =
+    typeof sent === "string" && sent in errorCodes
+      ? (sent as ErrorCode)
+      : errorCodeFromGrpcStatus(error.code);
   const param = error.metadata?.get(paramKey)[0];
   return new StrataError(code, error.details || error.message, {
     cause: error,

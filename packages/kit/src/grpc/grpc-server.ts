@@ -40,7 +40,9 @@ export class GrpcServer {
   private readonly tracer = getTracer("grpc");
 
   constructor(private readonly options: GrpcServerOptions) {
-    this.server = new Server({ "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 16 << 20 });
+    this.server = new Server({
+      "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 16 << 20,
+    });
     this.health.addToServer(this.server);
     this.handled = new Counter({
       name: "strata_grpc_server_handled_total",
@@ -120,7 +122,10 @@ export class GrpcServer {
     const parent = extractTraceContext(call.metadata.getMap() as Record<string, string>);
     return this.tracer.startActiveSpan(
       `${method.parent.typeName}/${method.name}`,
-      { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "rpc.service": labels.service, "rpc.method": labels.method } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { "rpc.system": "grpc", "rpc.service": labels.service, "rpc.method": labels.method },
+      },
       parent,
       async (span) => {
         try {
@@ -129,7 +134,8 @@ export class GrpcServer {
           return result;
         } catch (error) {
           const strataError = toStrataError(error);
-          if (strataError.code === "internal_error") this.options.logger.error({ err: error, method: labels.method }, "gRPC handler failed");
+          if (strataError.code === "internal_error")
+            this.options.logger.error({ err: error, method: labels.method }, "gRPC handler failed");
           span.setStatus({ code: SpanStatusCode.ERROR, message: strataError.message });
           span.setAttribute("rpc.grpc.status_code", strataError.grpcStatus);
           this.handled.inc({ ...labels, code: strataError.code });

@@ -20,7 +20,8 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       // Accepts plain init objects as well as messages, so handlers can return `{ field: value }`.
       requestSerialize: (value) => Buffer.from(toBinary(method.input, create(method.input, value as never))),
       requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (value) => Buffer.from(toBinary(method.output, create(method.output, value as never))),
+      responseSerialize: (value) =>
+        Buffer.from(toBinary(method.output, create(method.output, value as never))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       originalName: method.name,
     };

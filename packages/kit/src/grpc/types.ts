@@ -12,9 +12,17 @@ export interface CallContext {
   peer: string;
 }
 
-type HandlerFor<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+type HandlerFor<M> = M extends {
+  methodKind: "unary";
+  input: infer I extends DescMessage;
+  output: infer O extends DescMessage;
+}
   ? (request: MessageShape<I>, context: CallContext) => Promise<MessageInitShape<O>>
-  : M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+  : M extends {
+        methodKind: "server_streaming";
+        input: infer I extends DescMessage;
+        output: infer O extends DescMessage;
+      }
     ? (request: MessageShape<I>, context: CallContext) => AsyncIterable<MessageInitShape<O>>
     : never;
 
@@ -33,11 +41,17 @@ type ClientMethodFor<M> = M extends {
   output: infer O extends DescMessage;
 }
   ? (request: MessageInitShape<I>, options?: ClientCallOptions) => Promise<MessageShape<O>>
-  : M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+  : M extends {
+        methodKind: "server_streaming";
+        input: infer I extends DescMessage;
+        output: infer O extends DescMessage;
+      }
     ? (request: MessageInitShape<I>, options?: ClientCallOptions) => AsyncIterable<MessageShape<O>>
     : never;
 
 /** A typed client: unary methods return promises, server-streaming methods async iterables. */
-export type ServiceClient<S extends DescService> = { [K in keyof MethodsOf<S>]: ClientMethodFor<MethodsOf<S>[K]> } & {
+export type ServiceClient<S extends DescService> = {
+  [K in keyof MethodsOf<S>]: ClientMethodFor<MethodsOf<S>[K]>;
+} & {
   close(): void;
 };

@@ -30,7 +30,9 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         response.writeHead(200, { "content-type": "text/plain" }).end("ok");
       } else if (path === "/readyz") {
         const ready = options.readiness ? await options.readiness() : true;
-        response.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready" : "not ready");
+        response
+          .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
+          .end(ready ? "ready" : "not ready");
       } else {
         response.writeHead(404, { "content-type": "text/plain" }).end("not found");
       }

@@ -1,0 +1,34 @@
+import { ConfigError, createLogger, initTracing, Lifecycle } from "@strata/kit";
+import { loadLocalConfig } from "../local/local-config.js";
+import { startLocal } from "../local/start-local.js";
+
+/** `strata up`: run the whole platform locally and print a request that works. */
+export async function up(): Promise<void> {
+  let config: ReturnType<typeof loadLocalConfig>;
+  try {
+    config = loadLocalConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const logger = createLogger({ service: "strata", level: config.logLevel });
+  const lifecycle = new Lifecycle(logger);
+  const tracing = initTracing({ serviceName: "strata-local", otlpEndpoint: config.otlpEndpoint });
+  lifecycle.add("tracing", () => tracing.shutdown());
+  const platform = await startLocal(config, logger);
+  lifecycle.add("platform", () => platform.close());
+  lifecycle.handleSignals();
+  const curl = [
+    `curl -s ${platform.gatewayUrl}/v1/chat/completions`,
+    `-H "Authorization: Bearer $(cat ${platform.apiKeyFile})"`,
+    `-H "Content-Type: application/json"`,
+    `-d '{"model":"${config.model}","messages":[{"role":"user","content":"Hello!"}]}'`,
+  ].join(" \\\n  ");
+  process.stdout.write(
+    `\nStrata is running: gateway ${platform.gatewayUrl} (gRPC ${platform.gatewayGrpcAddress}), router ${platform.routerAddress}, ` +
+      `${platform.engineUrls.length} engine-sim replicas serving "${config.model}".\nTry:\n\n  ${curl}\n\n`,
+  );
+}

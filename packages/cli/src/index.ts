@@ -1,0 +1,2 @@
+export { type LocalConfig, loadLocalConfig, localConfigSchema } from "./local/local-config.js";
+export { type LocalOverrides, type LocalPlatform, startLocal } from "./local/start-local.js";

@@ -1,0 +1,159 @@
+import { join, resolve } from "node:path";
+import { startEngineSim } from "@strata/engine-sim";
+import { type ApiKeyStore, gatewayConfigSchema, run as runGateway } from "@strata/gateway";
+import {
+  type Bus,
+  connectDatabase,
+  createMemoryBus,
+  createNatsBus,
+  type Database,
+  Lifecycle,
+  type Logger,
+  startEmbeddedPostgres,
+} from "@strata/kit";
+import { routerConfigSchema, run as runRouter } from "@strata/router";
+import type { LocalConfig } from "./local-config.js";
+import { fileSecret, writeSecret } from "./local-secrets.js";
+
+/** Knobs tests and benchmarks turn; a plain `strata up` uses none of them. */
+export interface LocalOverrides {
+  engine?: Partial<Parameters<typeof startEngineSim>[0]>;
+  /** More endpoints for the router beside the engine-sim replicas (e.g. one that is down). */
+  extraEndpoints?: { id: string; url: string; model: string }[];
+  routerHealthIntervalMs?: number;
+  /** Gateway settings by their config path, e.g. `{ http: { maxBodyBytes: 1024 } }`. */
+  gateway?: Record<string, unknown>;
+}
+
+export interface LocalPlatform {
+  gatewayUrl: string;
+  gatewayGrpcAddress: string;
+  routerAddress: string;
+  engineUrls: string[];
+  apiKey: string;
+  apiKeyFile: string;
+  engines: Awaited<ReturnType<typeof startEngineSim>>[];
+  database: Database;
+  bus: Bus;
+  close(): Promise<void>;
+}
+
+/**
+ * Every service in one process on embedded defaults: PGlite on disk, the in-process bus and engine-sim
+ * replicas, unless DATABASE_URL / NATS_URL point at real servers. Each service still listens on its
+ * own port and speaks its real protocol.
+ */
+export async function startLocal(
+  config: LocalConfig,
+  logger: Logger,
+  overrides: LocalOverrides = {},
+): Promise<LocalPlatform> {
+  const home = resolve(config.home);
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const database = await openDatabase(config, home, lifecycle, logger);
+    const bus = config.natsUrl
+      ? await createNatsBus({ url: config.natsUrl, name: "strata-local", logger })
+      : createMemoryBus();
+    lifecycle.add("bus", () => bus.close());
+
+    const engines = [];
+    for (let index = 0; index < config.engineReplicas; index++) {
+      const port = config.enginePort === 0 ? 0 : config.enginePort + index;
+      const engine = await startEngineSim({
+        ...overrides.engine,
+        port,
+        host: "127.0.0.1",
+        model: config.model,
+      });
+      lifecycle.add(`engine-sim-${index}`, () => engine.close());
+      engines.push(engine);
+    }
+
+    const router = await runRouter(
+      routerConfigSchema.parse({
+        grpc: { host: "127.0.0.1", port: config.routerPort },
+        ops: { port: 0 },
+        endpoints: [
+          ...engines.map((engine, index) => ({ id: `sim-${index}`, url: engine.url, model: config.model })),
+          ...(overrides.extraEndpoints ?? []),
+        ],
+        ...(overrides.routerHealthIntervalMs
+          ? { health: { intervalMs: overrides.routerHealthIntervalMs } }
+          : {}),
+        logLevel: config.logLevel,
+      }),
+      { logger: logger.child({ service: "router" }) },
+    );
+    lifecycle.add("router", () => router.close());
+    const routerAddress = `127.0.0.1:${router.grpcPort}`;
+
+    const keyHashSecret = await fileSecret(join(home, "key-hash-secret"));
+    const gateway = await runGateway(
+      gatewayConfigSchema.parse({
+        http: { host: "0.0.0.0", port: config.gatewayPort },
+        grpc: { host: "0.0.0.0", port: config.gatewayGrpcPort },
+        opsPort: 0,
+        routerAddress,
+        keyHashSecret,
+        logLevel: config.logLevel,
+        ...overrides.gateway,
+      }),
+      { db: database, bus, logger: logger.child({ service: "gateway" }) },
+    );
+    lifecycle.add("gateway", () => gateway.close());
+
+    const apiKeyFile = join(home, "dev-api-key");
+    const apiKey = await ensureDevKey(gateway.keys, apiKeyFile);
+    return {
+      gatewayUrl: `http://127.0.0.1:${gateway.httpPort}`,
+      gatewayGrpcAddress: `127.0.0.1:${gateway.grpcPort}`,
+      routerAddress,
+      engineUrls: engines.map((engine) => engine.url),
+      engines,
+      apiKey,
+      apiKeyFile,
+      database,
+      bus,
+      close: () => lifecycle.close(),
+    };
+  } catch (error) {
+    await lifecycle.close();
+    throw error;
+  }
+}
+
+async function openDatabase(
+  config: LocalConfig,
+  home: string,
+  lifecycle: Lifecycle,
+  logger: Logger,
+): Promise<Database> {
+  let url = config.databaseUrl;
+  let maxConnections: number | undefined;
+  if (!url) {
+    const embedded = await startEmbeddedPostgres({ dataDir: join(home, "pgdata"), logger });
+    lifecycle.add("embedded-postgres", () => embedded.close());
+    url = embedded.url;
+    maxConnections = embedded.recommendedPoolSize;
+  }
+  const database = await connectDatabase({ url, logger, ...(maxConnections ? { maxConnections } : {}) });
+  lifecycle.add("database", () => database.close());
+  return database;
+}
+
+/** Keeps the dev key across restarts while it still works; otherwise makes a new one for a "dev" tenant. */
+async function ensureDevKey(keys: ApiKeyStore, file: string): Promise<string> {
+  const existing = await fileSecret(file, () => "").catch(() => "");
+  if (existing) {
+    const valid = await keys.authenticate(`Bearer ${existing}`).then(
+      () => true,
+      () => false,
+    );
+    if (valid) return existing;
+  }
+  const tenantId = await keys.ensureTenant("dev");
+  const { secret } = await keys.createKey(tenantId, "dev");
+  await writeSecret(file, secret);
+  return secret;
+}

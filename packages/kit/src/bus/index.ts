@@ -1,0 +1,14 @@
+export type { BusLogger } from "./handler-runner.js";
+export { createMemoryBus, type MemoryBus, type MemoryBusOptions } from "./memory-bus.js";
+export { createNatsBus, type NatsBusOptions } from "./nats-bus.js";
+export { matchSubject, subjectsOverlap } from "./subject.js";
+export {
+  BUS_DEFAULTS,
+  type Bus,
+  type BusMessage,
+  type ConsumerSpec,
+  type MessageHandler,
+  type PublishOptions,
+  type StreamSpec,
+  type Subscription,
+} from "./types.js";

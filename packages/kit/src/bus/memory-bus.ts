@@ -1,0 +1,179 @@
+import { type BusLogger, InFlight, runHandler } from "./handler-runner.js";
+import { MemoryConsumer, type MemoryDelivery, type SettleOutcome } from "./memory-consumer.js";
+import { MemoryStream } from "./memory-stream.js";
+import { subjectsOverlap } from "./subject.js";
+import { injectTraceHeaders } from "./trace-headers.js";
+import {
+  BUS_DEFAULTS,
+  type Bus,
+  type BusMessage,
+  type ConsumerSpec,
+  type MessageHandler,
+  type PublishOptions,
+  type StreamSpec,
+  type Subscription,
+} from "./types.js";
+
+export interface MemoryBusOptions {
+  logger?: BusLogger;
+  /** Clock for duplicate windows and max-age; timers (ack-wait, nak delay) use real time. */
+  now?: () => number;
+}
+
+/**
+ * In-process bus for the embedded local mode. It keeps JetStream's semantics — streams over
+ * subject patterns, durable pull consumers, redelivery, msgId de-duplication, retention — so that
+ * services behave the same as on NATS. State lives in memory: a restart of the process loses it.
+ */
+export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
+  return new InProcessBus(options);
+}
+
+/** The in-process bus, plus what `nats stream info` would show (for diagnostics and tests). */
+export interface MemoryBus extends Bus {
+  streamInfo(name: string): { messages: number } | undefined;
+}
+
+/** Header JetStream uses for the de-duplication id; set here too so consumers see the same headers. */
+const MSG_ID_HEADER = "Nats-Msg-Id";
+
+class InProcessBus implements MemoryBus {
+  readonly #options: MemoryBusOptions;
+  readonly #streams = new Map<string, MemoryStream>();
+  readonly #consumers = new Map<string, Map<string, MemoryConsumer>>(); // stream -> durable -> state
+  readonly #subscriptions = new Set<Subscription>();
+  #closed = false;
+
+  constructor(options: MemoryBusOptions) {
+    this.#options = options;
+  }
+
+  async ensureStream(spec: StreamSpec): Promise<void> {
+    this.#assertOpen();
+    if (spec.subjects.length === 0) throw new Error(`stream ${spec.name} needs at least one subject`);
+    for (const other of this.#streams.values()) {
+      if (other.spec.name !== spec.name && other.overlaps(spec.subjects)) {
+        throw new Error(`stream ${spec.name}: subjects overlap with stream ${other.spec.name}`);
+      }
+    }
+    const existing = this.#streams.get(spec.name);
+    if (!existing) {
+      this.#streams.set(spec.name, new MemoryStream(spec, this.#options.now ?? Date.now));
+      this.#consumers.set(spec.name, new Map());
+      return;
+    }
+    const retention = (stream: StreamSpec) => stream.retention ?? "limits";
+    if (retention(existing.spec) !== retention(spec)) {
+      throw new Error(`stream ${spec.name}: retention cannot change (JetStream refuses it too)`);
+    }
+    existing.spec = spec;
+  }
+
+  async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const stream = [...this.#streams.values()].find((candidate) => candidate.captures(subject));
+    if (!stream) throw new Error(`no stream captures subject "${subject}"`);
+    const headers = injectTraceHeaders(options.headers ?? {});
+    if (options.msgId !== undefined) headers[MSG_ID_HEADER] = options.msgId;
+    // Copy so a caller reusing its buffer cannot change a stored message.
+    const stored = stream.store(subject, data.slice(), headers, options.msgId);
+    if (!stored) return;
+    for (const consumer of this.#consumers.get(stream.spec.name)!.values()) consumer.wake();
+  }
+
+  async consume(spec: ConsumerSpec, handler: MessageHandler): Promise<Subscription> {
+    this.#assertOpen();
+    const consumer = this.#consumerFor(spec);
+    const inFlight = new InFlight(spec.concurrency ?? BUS_DEFAULTS.concurrency);
+    const backoffMs = spec.backoffMs ?? BUS_DEFAULTS.backoffMs;
+    let stopped = false;
+    const pump = (): void => {
+      while (!stopped && inFlight.free > 0) {
+        const delivery = consumer.next();
+        if (!delivery) return;
+        const message = toBusMessage(consumer, delivery);
+        void inFlight.run(() => runHandler(message, handler, backoffMs, this.#options.logger)).then(pump);
+      }
+    };
+    const removeWaker = consumer.addWaker(pump);
+    const subscription: Subscription = {
+      stop: async () => {
+        stopped = true;
+        removeWaker();
+        this.#subscriptions.delete(subscription);
+        await inFlight.drain();
+      },
+    };
+    this.#subscriptions.add(subscription);
+    pump();
+    return subscription;
+  }
+
+  streamInfo(name: string): { messages: number } | undefined {
+    const stream = this.#streams.get(name);
+    return stream && { messages: stream.size };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
+    for (const consumers of this.#consumers.values())
+      for (const consumer of consumers.values()) consumer.close();
+  }
+
+  #consumerFor(spec: ConsumerSpec): MemoryConsumer {
+    const stream = this.#streams.get(spec.stream);
+    const consumers = this.#consumers.get(spec.stream);
+    if (!stream || !consumers) throw new Error(`stream ${spec.stream} not found`);
+    const existing = consumers.get(spec.durable);
+    if (existing) {
+      existing.spec = spec;
+      return existing;
+    }
+    if (stream.spec.retention === "workqueue") {
+      // JetStream: a work queue hands each subject to exactly one consumer.
+      const filter = spec.filterSubject ?? ">";
+      for (const other of consumers.values()) {
+        if (subjectsOverlap(filter, other.spec.filterSubject ?? ">")) {
+          throw new Error(
+            `work-queue stream ${spec.stream}: consumer ${spec.durable} overlaps consumer ${other.spec.durable}`,
+          );
+        }
+      }
+    }
+    const consumer = new MemoryConsumer(spec, stream, (seq, outcome) =>
+      this.#applyRetention(stream, seq, outcome),
+    );
+    consumers.set(spec.durable, consumer);
+    return consumer;
+  }
+
+  #applyRetention(stream: MemoryStream, seq: number, outcome: SettleOutcome): void {
+    if (outcome !== "acked" && outcome !== "terminated") return; // exhausted messages stay, as in JetStream
+    const retention = stream.spec.retention ?? "limits";
+    if (retention === "workqueue") stream.delete(seq);
+    if (retention === "interest") {
+      const consumers = this.#consumers.get(stream.spec.name)!.values();
+      if ([...consumers].every((consumer) => consumer.isDoneWith(seq))) stream.delete(seq);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("bus is closed");
+  }
+}
+
+function toBusMessage(consumer: MemoryConsumer, delivery: MemoryDelivery): BusMessage {
+  const { seq } = delivery.message;
+  return {
+    subject: delivery.message.subject,
+    data: delivery.message.data,
+    headers: { ...delivery.message.headers },
+    deliveryCount: delivery.deliveryCount,
+    ack: () => consumer.ack(seq),
+    nak: (delayMs) => consumer.nak(seq, delayMs),
+    term: () => consumer.term(seq),
+    working: () => consumer.working(seq),
+  };
+}

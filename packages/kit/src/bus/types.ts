@@ -1,0 +1,78 @@
+/**
+ * The message-bus contract shared by the NATS JetStream implementation (real infrastructure)
+ * and the in-process implementation (embedded local mode). Services depend on `Bus` only, so
+ * the same code runs in both modes.
+ */
+
+export interface BusMessage {
+  subject: string;
+  data: Uint8Array;
+  headers: Record<string, string>;
+  /** 1 on the first delivery, 2 on the first redelivery, ... */
+  deliveryCount: number;
+  ack(): void;
+  /** Hand the message back; it is redelivered after `delayMs` (immediately when omitted). */
+  nak(delayMs?: number): void;
+  /** Never redeliver (unrecoverable input). */
+  term(): void;
+  /** Still working: resets the ack-wait timer so the message is not redelivered meanwhile. */
+  working(): void;
+}
+
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  retention?: "limits" | "workqueue" | "interest";
+  maxAgeMs?: number;
+  maxMsgs?: number;
+  /** Window in which a repeated `msgId` is dropped; JetStream's default is two minutes. */
+  duplicateWindowMs?: number;
+}
+
+export interface ConsumerSpec {
+  stream: string;
+  durable: string;
+  filterSubject?: string;
+  /** Deliveries before the message is given up on (it stays in the stream). Unlimited when omitted. */
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** Delays for `nak` after a failed handler, indexed by delivery count; the last value repeats. */
+  backoffMs?: number[];
+  /** Handlers running at once in this subscription. */
+  concurrency?: number;
+}
+
+export interface Subscription {
+  /** Drain: stop fetching, wait for in-flight handlers to settle. */
+  stop(): Promise<void>;
+}
+
+export interface PublishOptions {
+  /** De-duplication key: a second publish with the same id inside the stream's window is dropped. */
+  msgId?: string;
+  headers?: Record<string, string>;
+}
+
+export type MessageHandler = (message: BusMessage) => Promise<void>;
+
+export interface Bus {
+  /** Idempotent create-or-update. */
+  ensureStream(spec: StreamSpec): Promise<void>;
+  /** Durable publish: resolves once the stream stored the message (or recognised a duplicate). */
+  publish(subject: string, data: Uint8Array, options?: PublishOptions): Promise<void>;
+  /**
+   * Durable consumer with bounded concurrency. A handler that throws gets its message nak'ed with
+   * back-off; one that resolves without settling the message gets it acked.
+   */
+  consume(spec: ConsumerSpec, handler: MessageHandler): Promise<Subscription>;
+  /** Drain every subscription, then close. */
+  close(): Promise<void>;
+}
+
+/** Defaults shared by both implementations so they behave alike. */
+export const BUS_DEFAULTS = {
+  concurrency: 1,
+  ackWaitMs: 30_000, // JetStream's own default
+  duplicateWindowMs: 120_000, // JetStream's own default
+  backoffMs: [1_000, 5_000, 15_000, 60_000],
+} as const;

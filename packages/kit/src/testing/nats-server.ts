@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findBinary } from "./find-binary.js";
+import { freePort, waitForPort } from "./free-port.js";
+
+export interface NatsServerHandle {
+  url: string;
+  /** Stops the server and deletes its store. */
+  stop(): Promise<void>;
+  /** Stops and starts the server again on the same port with the same store (tests durability and reconnects). */
+  restart(): Promise<void>;
+}
+
+/** Starts a throwaway `nats-server` with JetStream on a free local port. */
+export async function startNatsServer(): Promise<NatsServerHandle> {
+  const binary = await findBinary("nats-server", ["/usr/sbin", "/usr/local/sbin"]);
+  if (!binary) {
+    throw new Error(
+      "nats-server not found on PATH: install it (Debian/Ubuntu: `apt-get install -y nats-server`, or a release from https://github.com/nats-io/nats-server/releases)",
+    );
+  }
+  const storeDir = await mkdtemp(join(tmpdir(), "strata-nats-"));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const output: string[] = [];
+    const started = spawn(binary, ["-js", "-sd", storeDir, "-p", String(port), "-a", "127.0.0.1"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    started.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    started.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    const exited = new Promise<never>((_, reject) =>
+      started.once("exit", (code) =>
+        reject(new Error(`nats-server exited with code ${code} during start-up:\n${output.join("")}`)),
+      ),
+    );
+    exited.catch(() => {}); // only observed while starting
+    child = started;
+    await Promise.race([waitForPort(port), exited]);
+  };
+
+  const kill = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once("exit", () => resolve());
+      running.kill("SIGTERM");
+    });
+  };
+
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    stop: async () => {
+      await kill();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await kill();
+      await start();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { type EnvMapping, loadConfig } from "@strata/kit";
+import { z } from "zod";
+
+export const gatewayConfigSchema = z
+  .object({
+    http: z
+      .object({
+        host: z.string().default("0.0.0.0"),
+        port: z.coerce.number().int().min(0).max(65535).default(8080),
+        /** Largest request body accepted; larger ones get 413 before they are read. */
+        maxBodyBytes: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
+      })
+      .strict()
+      .default({ host: "0.0.0.0", port: 8080, maxBodyBytes: 4 * 1024 * 1024 }),
+    grpc: z
+      .object({
+        host: z.string().default("0.0.0.0"),
+        port: z.coerce.number().int().min(0).max(65535).default(50051),
+      })
+      .strict()
+      .default({ host: "0.0.0.0", port: 50051 }),
+    opsPort: z.coerce.number().int().min(0).max(65535).default(9460),
+    routerAddress: z.string().min(1).default("127.0.0.1:50061"),
+    databaseUrl: z.string().url().optional(),
+    natsUrl: z.string().url().optional(),
+    /** Key for the HMAC under which API keys are stored; keys stay unusable if the table leaks. */
+    keyHashSecret: z.string().min(16, "must be at least 16 characters"),
+    /** How long a looked-up API key is trusted before Postgres is asked again. */
+    keyCacheTtlMs: z.coerce.number().int().min(0).default(30_000),
+    upstream: z
+      .object({
+        connectTimeoutMs: z.coerce.number().int().positive().default(5_000),
+        /** Time allowed for the engine to start answering (queueing and prefill included). */
+        headersTimeoutMs: z.coerce.number().int().positive().default(300_000),
+        /** Longest pause between two chunks of an answer. */
+        bodyTimeoutMs: z.coerce.number().int().positive().default(300_000),
+        connectionsPerEndpoint: z.coerce.number().int().positive().default(256),
+      })
+      .strict()
+      .default({
+        connectTimeoutMs: 5_000,
+        headersTimeoutMs: 300_000,
+        bodyTimeoutMs: 300_000,
+        connectionsPerEndpoint: 256,
+      }),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    otlpEndpoint: z.string().url().optional(),
+  })
+  .strict();
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+
+export const gatewayEnv: EnvMapping = {
+  "http.host": "GATEWAY_HOST",
+  "http.port": "GATEWAY_PORT",
+  "http.maxBodyBytes": "GATEWAY_MAX_BODY_BYTES",
+  "grpc.host": "GATEWAY_GRPC_HOST",
+  "grpc.port": "GATEWAY_GRPC_PORT",
+  opsPort: "GATEWAY_OPS_PORT",
+  routerAddress: "GATEWAY_ROUTER_ADDRESS",
+  databaseUrl: "DATABASE_URL",
+  natsUrl: "NATS_URL",
+  keyHashSecret: "GATEWAY_KEY_HASH_SECRET",
+  keyCacheTtlMs: "GATEWAY_KEY_CACHE_TTL_MS",
+  "upstream.connectTimeoutMs": "GATEWAY_UPSTREAM_CONNECT_TIMEOUT_MS",
+  "upstream.headersTimeoutMs": "GATEWAY_UPSTREAM_HEADERS_TIMEOUT_MS",
+  "upstream.bodyTimeoutMs": "GATEWAY_UPSTREAM_BODY_TIMEOUT_MS",
+  "upstream.connectionsPerEndpoint": "GATEWAY_UPSTREAM_CONNECTIONS",
+  logLevel: "LOG_LEVEL",
+  otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+};
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  return loadConfig(gatewayConfigSchema, gatewayEnv, env);
+}
