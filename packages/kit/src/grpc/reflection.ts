@@ -2,9 +2,9 @@ import type { DescFile, DescService } from "@bufbuild/protobuf";
 import { toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { Server } from "@grpc/grpc-js";
-import { loadSync, type PackageDefinition } from "@grpc/proto-loader";
+import type { PackageDefinition } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { protoPath as healthProtoPath } from "grpc-health-check";
+import { healthV1 } from "@strata/proto";
 
 function collectFiles(file: DescFile, into: Map<string, DescFile>): void {
   if (into.has(file.name)) return;
@@ -18,8 +18,8 @@ function collectFiles(file: DescFile, into: Map<string, DescFile>): void {
  */
 export function addReflection(server: Server, services: DescService[]): void {
   const files = new Map<string, DescFile>();
-  for (const service of services) collectFiles(service.file, files);
-  const definition: PackageDefinition = { ...loadSync(healthProtoPath) };
+  for (const service of [...services, healthV1.Health]) collectFiles(service.file, files);
+  const definition: PackageDefinition = {};
   for (const [name, file] of files) {
     definition[`file:${name}`] = {
       format: "Protocol Buffer 3 FileDescriptorProto",

@@ -15,9 +15,13 @@ export interface GatewayServiceDeps {
 
 /** The gRPC face of the gateway: the same pipeline, keys and errors as the HTTP API. */
 export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gatewayV1.GatewayService> {
-  async function run(operation: Operation, body: unknown, context: CallContext): Promise<CompletionResult> {
+  function authenticate(context: CallContext) {
     const authorization = context.metadata.get("authorization")[0];
-    const auth = await deps.keys.authenticate(typeof authorization === "string" ? authorization : undefined);
+    return deps.keys.authenticate(typeof authorization === "string" ? authorization : undefined);
+  }
+
+  async function run(operation: Operation, body: unknown, context: CallContext): Promise<CompletionResult> {
+    const auth = await authenticate(context);
     const request = validateRequest(operation, body);
     const requestId = `req_${randomUUID().replaceAll("-", "")}`;
     const result = await deps.pipeline.execute({
@@ -87,7 +91,8 @@ export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gat
         yield { ...header(chunk), choices: chunk.choices.map(textChoice) };
       }
     },
-    async listModels() {
+    async listModels(_request, context) {
+      await authenticate(context);
       const { models } = await deps.router.listModels({});
       return {
         data: models.map((model) => ({ id: model.id, ownedBy: model.ownedBy || "strata", created: 0n })),

@@ -32,15 +32,25 @@ export function chatBody(
       ...(message.name ? { name: message.name } : {}),
     })),
     ...samplingFields(request.params),
-    stream,
+    ...streamFields(stream),
   };
+}
+
+/** gRPC streams always end with a usage chunk (see StreamChatCompletionResponse.usage). */
+function streamFields(stream: boolean): Record<string, unknown> {
+  return stream ? { stream, stream_options: { include_usage: true } } : { stream };
 }
 
 export function completionBody(
   request: { model: string; prompt: string; params?: Params },
   stream: boolean,
 ): unknown {
-  return { model: request.model, prompt: request.prompt, ...samplingFields(request.params), stream };
+  return {
+    model: request.model,
+    prompt: request.prompt,
+    ...samplingFields(request.params),
+    ...streamFields(stream),
+  };
 }
 
 interface OpenAiUsage {
