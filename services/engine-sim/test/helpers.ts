@@ -47,7 +47,6 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field by the assertions.
 export type JsonBody = any;
 
 export function json(response: Response): Promise<JsonBody> {
