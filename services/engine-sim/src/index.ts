@@ -4,6 +4,7 @@
  * process entry.
  */
 import type { AddressInfo } from "node:net";
+import { createLogger, type Logger } from "@strata/kit";
 import { Registry } from "prom-client";
 import { type EngineSimOptions, type EngineSimOptionsInput, parseEngineSimOptions } from "./config.js";
 import { RealTimeDriver } from "./engine/driver.js";
@@ -12,7 +13,6 @@ import { compileScript, loadScriptFile } from "./generation/script.js";
 import type { EngineContext } from "./http/context.js";
 import { createEngineServer } from "./http/server.js";
 import { tgiLimits } from "./http/tgi-routes.js";
-import { createLogger } from "./logger.js";
 import { registerTgiMetrics } from "./metrics/tgi-metrics.js";
 import { registerVllmMetrics } from "./metrics/vllm-metrics.js";
 import { EngineModel } from "./model/scheduler.js";
@@ -31,9 +31,12 @@ export interface EngineSim {
   close(): Promise<void>;
 }
 
-export async function startEngineSim(input: EngineSimOptionsInput = {}): Promise<EngineSim> {
+export async function startEngineSim(
+  input: EngineSimOptionsInput = {},
+  deps: { logger?: Logger } = {},
+): Promise<EngineSim> {
   const options = parseEngineSimOptions(input);
-  const logger = createLogger(options.logLevel);
+  const logger = deps.logger ?? createLogger({ service: "engine-sim", level: options.logLevel });
   const rules = [
     ...(options.script ? await loadScriptFile(options.script) : []),
     ...(options.scriptRules ?? []),
@@ -106,12 +109,10 @@ export async function startEngineSim(input: EngineSimOptionsInput = {}): Promise
   const port = (server.address() as AddressInfo).port;
   const host = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  logger.info("engine-sim listening", {
-    url,
-    api: options.api,
-    model: options.model,
-    options: { ...options, scriptRules: rules.length },
-  });
+  logger.info(
+    { url, api: options.api, model: options.model, options: { ...options, scriptRules: rules.length } },
+    "engine-sim listening",
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -126,7 +127,7 @@ export async function startEngineSim(input: EngineSimOptionsInput = {}): Promise
       (driver as RealTimeDriver).close();
       server.closeAllConnections();
       await stopped;
-      logger.info("engine-sim stopped", { url });
+      logger.info({ url }, "engine-sim stopped");
     })();
     return closing;
   };
