@@ -1,18 +1,35 @@
-import { type NatsServerHandle, startNatsServer } from "@strata/kit/testing";
+import {
+  findPostgresBinDir,
+  type NativePostgresHandle,
+  type NatsServerHandle,
+  startNativePostgres,
+  startNatsServer,
+} from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestStack, type TestStack } from "../support/local-stack.js";
 
-describe("with NATS_URL set, usage flows through a real JetStream", () => {
+// CI installs Debian's postgresql; elsewhere the embedded PGlite stands in and says so.
+const postgresBinDir = await findPostgresBinDir();
+if (!postgresBinDir)
+  console.warn("native Postgres not found (apt-get install postgresql): using PGlite for DATABASE_URL");
+
+describe("with NATS_URL and DATABASE_URL set, the same code runs on NATS JetStream and Postgres", () => {
   let nats: NatsServerHandle;
+  let postgres: NativePostgresHandle | undefined;
   let stack: TestStack;
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    stack = await startTestStack({ engine: { decodeMsPerToken: 1 } }, { natsUrl: nats.url });
+    postgres = postgresBinDir ? await startNativePostgres() : undefined;
+    stack = await startTestStack(
+      { engine: { decodeMsPerToken: 1 } },
+      { natsUrl: nats.url, databaseUrl: postgres?.url },
+    );
   });
   afterAll(async () => {
     await stack?.close();
     await nats?.stop();
+    await postgres?.stop();
   });
 
   async function ledgerRow(requestId: string) {
