@@ -1,0 +1,171 @@
+/**
+ * What does the gateway cost? The same chat completion is sent straight to an engine-sim replica
+ * (the baseline) and through the gateway (API key check, Route/Report to the router over gRPC,
+ * engine call over undici, usage event and ledger write), in the same run, and compared as ratios.
+ *
+ * The whole platform runs in this process, as `pnpm start` runs it; the load generator runs in a
+ * child process so that, on a two-core machine, server and load each get a core.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type LocalPlatform, localConfigSchema, startLocal } from "@strata/cli";
+import { silentLogger } from "@strata/kit";
+import { compare, type Scenario, type ScenarioResult, section } from "./lib/gateway-report.js";
+import {
+  type LoadGenerator as Load,
+  LoadGenerator,
+  type LoadSample,
+  mergeSamples,
+  summarize,
+} from "./lib/load.js";
+import { profiled } from "./lib/profile.js";
+import { benchDir, environment, updateResultsMarkdown, writeJson } from "./lib/report.js";
+
+const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
+const warmupS = Number(process.env.BENCH_WARMUP_S ?? 3);
+const outputTokens = 16;
+
+/**
+ * Concurrency 1 shows the gateway's own per-request latency without queueing; 16 and 64 show it under
+ * saturation, where latency is mostly time spent waiting for the (shared) server core.
+ */
+const scenarios: Scenario[] = [
+  { name: "c1", connections: 1, stream: false },
+  { name: "c16", connections: 16, stream: false },
+  { name: "c64", connections: 64, stream: false },
+  { name: "c16-stream", connections: 16, stream: true },
+];
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+}
+
+export async function main(): Promise<void> {
+  const home = await mkdtemp(join(tmpdir(), "strata-bench-"));
+  const platform = await boot(home);
+  const load = new LoadGenerator();
+  try {
+    const path = "/v1/chat/completions";
+    const json = { "content-type": "application/json" };
+    const direct: Target = { url: platform.engineUrls[0] + path, headers: json };
+    const gateway: Target = {
+      url: platform.gatewayUrl + path,
+      headers: { ...json, authorization: `Bearer ${platform.apiKey}` },
+    };
+    await checkAnswers(direct, gateway);
+    log(`warming up ${warmupS} s per target`);
+    for (const target of [direct, gateway]) await measure(load, target, scenarios[1]!, warmupS);
+
+    if (process.env.BENCH_CPU_PROFILE) {
+      // Only the gateway path, at the c16 load, so the profile shows where its time goes.
+      const file = join(benchDir, "results", "gateway.cpuprofile");
+      await profiled(file, () => measure(load, gateway, scenarios[1]!, durationS));
+      return;
+    }
+
+    const results: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+      // ABBA order cancels linear drift (thermal, GC heap growth, ledger size) between the two targets.
+      const half = durationS / 2;
+      const d1 = await measure(load, direct, scenario, half);
+      const g1 = await measure(load, gateway, scenario, half);
+      const g2 = await measure(load, gateway, scenario, half);
+      const d2 = await measure(load, direct, scenario, half);
+      const result = compare(scenario, summarize(mergeSamples([d1, d2])), summarize(mergeSamples([g1, g2])));
+      results.push(result);
+      log(
+        `${scenario.name}: direct ${result.direct.requestsPerSecond.toFixed(0)} req/s, gateway ${result.gateway.requestsPerSecond.toFixed(0)} req/s (×${result.throughputRatio.toFixed(2)}), added p50 ${result.addedP50Ms.toFixed(2)} ms, server CPU ${result.direct.serverCpuUsPerRequest.toFixed(0)} → ${result.gateway.serverCpuUsPerRequest.toFixed(0)} µs/req`,
+      );
+    }
+
+    const run = { ...environment(), durationS, warmupS, outputTokens, engineReplicas: 1 };
+    const jsonFile = await writeJson("gateway", { benchmark: "gateway", ...run, results });
+    const markdown = section(run, results);
+    const mdFile = await updateResultsMarkdown("gateway", markdown);
+    console.log(`\n${markdown}\n\nwrote ${jsonFile} and ${mdFile}`);
+  } finally {
+    load.close();
+    await platform.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One engine-sim replica: the gateway then always routes to the replica the baseline calls directly,
+ * so both paths hit the same engine with the same (warm) prefix cache, and the difference is the
+ * gateway alone. timeScale 0 answers instantly; a fixed output length makes every answer the same work.
+ */
+async function boot(home: string): Promise<LocalPlatform> {
+  const config = localConfigSchema.parse({
+    home,
+    gatewayPort: 0,
+    gatewayGrpcPort: 0,
+    routerPort: 0,
+    enginePort: 0,
+    engineReplicas: 1,
+    logLevel: "silent",
+  });
+  return startLocal(config, silentLogger(), {
+    engine: {
+      timeScale: 0,
+      randomOutputMinTokens: outputTokens,
+      randomOutputMaxTokens: outputTokens,
+      logLevel: "silent",
+    },
+    gateway: { http: { host: "127.0.0.1", port: 0 } },
+  });
+}
+
+function requestBody(stream: boolean): string {
+  return JSON.stringify({
+    model: "strata-sim",
+    messages: [{ role: "user", content: "Summarise the plot of Hamlet in one sentence." }],
+    max_tokens: outputTokens,
+    // The gateway always asks the engine for usage; asking on both paths keeps the engine's work equal.
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
+}
+
+/** This process is the server under test, so its CPU time during the run is the server's cost. */
+async function measure(load: Load, target: Target, scenario: Scenario, seconds: number): Promise<LoadSample> {
+  const cpuBefore = process.cpuUsage();
+  const sample = await load.run({
+    url: target.url,
+    headers: target.headers,
+    body: requestBody(scenario.stream),
+    connections: scenario.connections,
+    durationS: seconds,
+  });
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ...sample, serverCpuUs: cpu.user + cpu.system };
+}
+
+/** Both paths must answer 200 with the same amount of output, or the comparison means nothing. */
+async function checkAnswers(direct: Target, gateway: Target): Promise<void> {
+  for (const [name, target] of Object.entries({ direct, gateway })) {
+    const response = await fetch(target.url, {
+      method: "POST",
+      headers: target.headers,
+      body: requestBody(false),
+    });
+    const body = (await response.json()) as { usage?: { completion_tokens?: number } };
+    if (response.status !== 200 || body.usage?.completion_tokens !== outputTokens) {
+      throw new Error(`${name} answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    }
+    const stream = await fetch(target.url, {
+      method: "POST",
+      headers: target.headers,
+      body: requestBody(true),
+    });
+    const text = await stream.text();
+    if (stream.status !== 200 || !text.includes("data: [DONE]")) {
+      throw new Error(`${name} stream answered ${stream.status}: ${text.slice(0, 300)}`);
+    }
+  }
+}
+
+function log(message: string): void {
+  console.log(`[bench gateway] ${message}`);
+}

@@ -1,0 +1,67 @@
+import type { Summary } from "./load.js";
+
+export interface Scenario {
+  name: string;
+  connections: number;
+  stream: boolean;
+}
+
+export interface ScenarioResult extends Scenario {
+  direct: Summary;
+  gateway: Summary;
+  /** gateway req/s ÷ direct req/s; the target is ≥ 0.5. */
+  throughputRatio: number;
+  /** gateway p50 − direct p50; the target is < 1 ms. */
+  addedP50Ms: number;
+  addedP99Ms: number;
+}
+
+export const targets = { minThroughputRatio: 0.5, maxAddedP50Ms: 1 };
+
+export function compare(scenario: Scenario, direct: Summary, gateway: Summary): ScenarioResult {
+  return {
+    ...scenario,
+    direct,
+    gateway,
+    throughputRatio: gateway.requestsPerSecond / direct.requestsPerSecond,
+    addedP50Ms: gateway.p50Ms - direct.p50Ms,
+    addedP99Ms: gateway.p99Ms - direct.p99Ms,
+  };
+}
+
+const ms = (value: number) => value.toFixed(2);
+const cpu = (summary: Summary) => summary.serverCpuUsPerRequest.toFixed(0);
+const percentiles = (summary: Summary) =>
+  `${ms(summary.p50Ms)} / ${ms(summary.p90Ms)} / ${ms(summary.p99Ms)}`;
+
+/** The gateway section of RESULTS.md. */
+export function section(
+  run: { date: string; node: string; cpuModel: string; cpuCount: number; commit: string; durationS: number },
+  results: ScenarioResult[],
+): string {
+  const rows = results.map((result) => {
+    const failures = ["direct", "gateway"] as const;
+    const bad = failures.map((side) => result[side].non2xx + result[side].errors + result[side].timeouts);
+    const ok =
+      result.throughputRatio >= targets.minThroughputRatio && result.addedP50Ms < targets.maxAddedP50Ms
+        ? "yes"
+        : "no";
+    return `| ${result.name} | ${result.connections} | ${result.stream ? "yes" : "no"} | ${result.direct.requestsPerSecond.toFixed(0)} | ${result.gateway.requestsPerSecond.toFixed(0)} | **${result.throughputRatio.toFixed(2)}** | ${percentiles(result.direct)} | ${percentiles(result.gateway)} | **${ms(result.addedP50Ms)}** | ${ms(result.addedP99Ms)} | ${cpu(result.direct)} / ${cpu(result.gateway)} | ${bad.join(" / ")} | ${ok} |`;
+  });
+  return [
+    "## gateway",
+    "",
+    `\`pnpm bench gateway\` — ${run.date}, commit ${run.commit}, Node ${run.node}, ${run.cpuCount}× ${run.cpuModel},`,
+    `${run.durationS} s per target per scenario (two halves, order direct–gateway–gateway–direct).`,
+    "POST /v1/chat/completions, 16 output tokens, engine-sim at timeScale 0, one replica; direct = straight to",
+    "that replica, gateway = the same body through the gateway. Latencies in ms (p50 / p90 / p99); failed =",
+    `non-2xx + errors + timeouts; CPU = server-process CPU µs per request (both: direct / gateway). Targets: ratio ≥ ${targets.minThroughputRatio}, added p50 < ${targets.maxAddedP50Ms} ms.`,
+    "Engine, router, gateway and ledger (PGlite) share one process, as in `pnpm start`, so the ratio is",
+    "engine CPU ÷ (engine + gateway + router + ledger CPU) per request: ≥ 0.5 means the platform's own work",
+    "costs no more than the (instant) engine's.",
+    "",
+    "| scenario | conns | stream | direct req/s | gateway req/s | ratio | direct latency | gateway latency | added p50 | added p99 | CPU µs/req | failed | meets targets |",
+    "| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
