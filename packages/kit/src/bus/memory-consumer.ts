@@ -27,6 +27,8 @@ export class MemoryConsumer {
   readonly #stream: MemoryStream;
   readonly #onSettled: (seq: number, outcome: SettleOutcome) => void;
   readonly #pending = new Map<number, PendingDelivery>();
+  /** Sequences due for redelivery, oldest first; kept apart so next() never scans every pending delivery. */
+  readonly #ready = new Set<number>();
   readonly #wakers = new Set<() => void>();
   #cursor = 0; // highest sequence delivered for the first time
 
@@ -56,8 +58,10 @@ export class MemoryConsumer {
   }
 
   next(): MemoryDelivery | undefined {
-    for (const [seq, pending] of this.#pending) {
-      if (!pending.ready) continue;
+    for (const seq of this.#ready) {
+      this.#ready.delete(seq);
+      const pending = this.#pending.get(seq);
+      if (!pending?.ready) continue;
       const message = this.#stream.get(seq);
       if (!message) {
         this.#forget(seq, "gone"); // removed by a stream limit meanwhile
@@ -128,6 +132,7 @@ export class MemoryConsumer {
     const markReady = () => {
       pending.timer = undefined;
       pending.ready = true;
+      this.#ready.add(seq);
       this.wake();
     };
     if (delayMs <= 0) {
@@ -143,6 +148,7 @@ export class MemoryConsumer {
     if (!pending) return;
     clearTimeout(pending.timer);
     this.#pending.delete(seq);
+    this.#ready.delete(seq);
     this.#onSettled(seq, outcome);
   }
 }

@@ -61,9 +61,12 @@ export class MemoryStream {
   /** First message after `seq` whose subject matches `filter` (any subject when omitted). */
   nextAfter(seq: number, filter?: string): StoredMessage | undefined {
     this.#enforceLimits(this.#now());
-    for (const message of this.#messages.values()) {
-      if (message.seq <= seq) continue;
-      if (filter === undefined || matchSubject(filter, message.subject)) return message;
+    // Sequences are consecutive, so look them up from the cursor on instead of walking the whole
+    // stream: a consumer keeping up then costs O(1) however many messages the stream retains.
+    const oldest = this.#messages.keys().next().value ?? this.#lastSeq + 1;
+    for (let next = Math.max(seq + 1, oldest); next <= this.#lastSeq; next++) {
+      const message = this.#messages.get(next);
+      if (message && (filter === undefined || matchSubject(filter, message.subject))) return message;
     }
     return undefined;
   }

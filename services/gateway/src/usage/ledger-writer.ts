@@ -66,9 +66,12 @@ export class LedgerWriter {
   constructor(private readonly options: LedgerWriterOptions) {}
 
   async start(): Promise<void> {
+    // Interest retention: an event leaves the stream once every consumer (today the ledger) acked it,
+    // so a long-running process keeps only what is still owed to Postgres.
     await this.options.bus.ensureStream({
       name: usageStream.name,
       subjects: [...usageStream.subjects],
+      retention: "interest",
       maxAgeMs: 7 * 24 * 3600_000,
     });
     const batchSize = this.options.batchSize ?? 200;
