@@ -1,9 +1,9 @@
-import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
-import { vector } from "@electric-sql/pglite-pgvector";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { Worker } from "node:worker_threads";
 import type { DbLogger } from "./database.js";
-import { guardWireProtocol } from "./pglite-wire-guard.js";
+import type { EmbeddedWorkerData, EmbeddedWorkerMessage } from "./embedded-postgres-worker.js";
 
 export interface EmbeddedPostgres {
   /** postgres:// URL that `pg` (and so `connectDatabase`) connects to. */
@@ -16,17 +16,12 @@ export interface EmbeddedPostgres {
   close(): Promise<void>;
 }
 
-/**
- * Connections the socket server accepts in total. With the wire guard, 4 pools x 8 connections
- * ran 4,000 mixed queries and transactions without an error (test/db-embedded.test.ts); the limit
- * only bounds file descriptors, as PGlite serialises all work anyway.
- */
-const MAX_SOCKET_CONNECTIONS = 64;
 const RECOMMENDED_POOL_SIZE = 4;
 
 /**
  * Postgres for the embedded local mode: PGlite (WASM Postgres) with pgvector, served over the
  * Postgres wire protocol on 127.0.0.1 so services use the same `pg` code path as with a real server.
+ * It runs on its own worker thread, so SQL work uses the second core instead of the event loop.
  *
  * Caveat: PGlite has one backend. While a connection is inside a transaction every other
  * connection waits, so code must not, inside `transaction()`, wait for a query on another connection.
@@ -35,29 +30,54 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string | "memory";
   logger?: DbLogger;
 }): Promise<EmbeddedPostgres> {
-  if (options.dataDir !== "memory") await mkdir(options.dataDir, { recursive: true });
-  const dataDir = options.dataDir === "memory" ? undefined : options.dataDir;
-  const db = await PGlite.create(dataDir, { extensions: { vector } });
-  await db.exec("CREATE EXTENSION IF NOT EXISTS vector");
-  const server = new PGLiteSocketServer({
-    db: guardWireProtocol(db),
-    host: "127.0.0.1",
-    port: 0,
-    maxConnections: MAX_SOCKET_CONNECTIONS,
-  });
-  await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
-  options.logger?.info({ url, dataDir: options.dataDir }, "embedded postgres (PGlite) listening");
+  const worker = startWorker({ dataDir: options.dataDir });
+  const [started] = (await Promise.race([
+    once(worker, "message"),
+    once(worker, "error").then(([error]) => {
+      throw error;
+    }),
+  ])) as [EmbeddedWorkerMessage];
+  if (started.type !== "listening") {
+    await worker.terminate();
+    throw new Error(
+      `embedded postgres failed to start: ${started.type === "failed" ? started.message : started.type}`,
+    );
+  }
+  options.logger?.info(
+    { url: started.url, dataDir: options.dataDir },
+    "embedded postgres (PGlite) listening",
+  );
   let closing: Promise<void> | undefined;
   return {
-    url,
+    url: started.url,
     recommendedPoolSize: RECOMMENDED_POOL_SIZE,
     close: () => {
       closing ??= (async () => {
-        await server.stop();
-        await db.close(); // flushes the data directory
+        worker.postMessage("close");
+        await once(worker, "message");
+        await worker.terminate();
       })();
       return closing;
     },
   };
+}
+
+function startWorker(workerData: EmbeddedWorkerData): Worker {
+  const compiled = !import.meta.url.endsWith(".ts");
+  const source = new URL(`./embedded-postgres-worker.${compiled ? "js" : "ts"}`, import.meta.url);
+  if (compiled) return new Worker(source, { workerData });
+  // Running from TypeScript sources (tsx, vitest): the worker registers tsx before loading its module.
+  const tsx = tsxEsmApi();
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/** The ESM entry of tsx's register API (require.resolve would give the CommonJS one). */
+function tsxEsmApi(): string {
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve("tsx/package.json");
+  const entry = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports[
+    "./esm/api"
+  ]!;
+  return join(dirname(manifest), entry.import.default);
 }
