@@ -3,14 +3,15 @@
  * (the baseline) and through the gateway (API key check, Route/Report to the router over gRPC,
  * engine call over undici, usage event and ledger write), in the same run, and compared as ratios.
  *
- * The whole platform runs in this process, as `pnpm start` runs it; the load generator runs in a
- * child process so that, on a two-core machine, server and load each get a core.
+ * The platform (gateway, router, ledger) runs in this process, as `pnpm start` runs it; the engine and
+ * the load generator each run in a child process, as they would on other machines in production.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalPlatform, localConfigSchema, startLocal } from "@strata/cli";
 import { silentLogger } from "@strata/kit";
+import { type EngineProcess, startEngineProcess } from "./lib/engine-process.js";
 import { compare, type Scenario, type ScenarioResult, section } from "./lib/gateway-report.js";
 import {
   type LoadGenerator as Load,
@@ -44,24 +45,32 @@ interface Target {
 
 export async function main(): Promise<void> {
   const home = await mkdtemp(join(tmpdir(), "strata-bench-"));
-  const platform = await boot(home);
+  // A fixed output length makes every answer the same work; timeScale 0 answers instantly.
+  const engine = await startEngineProcess({
+    model: "strata-sim",
+    "time-scale": 0,
+    "random-output-min-tokens": outputTokens,
+    "random-output-max-tokens": outputTokens,
+    "log-level": "silent",
+  });
+  const platform = await boot(home, engine.url);
   const load = new LoadGenerator();
   try {
     const path = "/v1/chat/completions";
     const json = { "content-type": "application/json" };
-    const direct: Target = { url: platform.engineUrls[0] + path, headers: json };
+    const direct: Target = { url: engine.url + path, headers: json };
     const gateway: Target = {
       url: platform.gatewayUrl + path,
       headers: { ...json, authorization: `Bearer ${platform.apiKey}` },
     };
     await checkAnswers(direct, gateway);
     log(`warming up ${warmupS} s per target`);
-    for (const target of [direct, gateway]) await measure(load, target, scenarios[1]!, warmupS);
+    for (const target of [direct, gateway]) await measure(load, engine, target, scenarios[1]!, warmupS);
 
     if (process.env.BENCH_CPU_PROFILE) {
       // Only the gateway path, at the c16 load, so the profile shows where its time goes.
       const file = join(benchDir, "results", "gateway.cpuprofile");
-      await profiled(file, () => measure(load, gateway, scenarios[1]!, durationS));
+      await profiled(file, () => measure(load, engine, gateway, scenarios[1]!, durationS));
       return;
     }
 
@@ -69,10 +78,10 @@ export async function main(): Promise<void> {
     for (const scenario of scenarios) {
       // ABBA order cancels linear drift (thermal, GC heap growth, ledger size) between the two targets.
       const half = durationS / 2;
-      const d1 = await measure(load, direct, scenario, half);
-      const g1 = await measure(load, gateway, scenario, half);
-      const g2 = await measure(load, gateway, scenario, half);
-      const d2 = await measure(load, direct, scenario, half);
+      const d1 = await measure(load, engine, direct, scenario, half);
+      const g1 = await measure(load, engine, gateway, scenario, half);
+      const g2 = await measure(load, engine, gateway, scenario, half);
+      const d2 = await measure(load, engine, direct, scenario, half);
       const result = compare(scenario, summarize(mergeSamples([d1, d2])), summarize(mergeSamples([g1, g2])));
       results.push(result);
       log(
@@ -80,7 +89,14 @@ export async function main(): Promise<void> {
       );
     }
 
-    const run = { ...environment(), durationS, warmupS, outputTokens, engineReplicas: 1 };
+    const run = {
+      ...environment(),
+      durationS,
+      warmupS,
+      outputTokens,
+      engineReplicas: 1,
+      engineProcess: true,
+    };
     const jsonFile = await writeJson("gateway", { benchmark: "gateway", ...run, results });
     const markdown = section(run, results);
     const mdFile = await updateResultsMarkdown("gateway", markdown);
@@ -88,32 +104,26 @@ export async function main(): Promise<void> {
   } finally {
     load.close();
     await platform.close();
+    await engine.stop();
     await rm(home, { recursive: true, force: true });
   }
 }
 
 /**
- * One engine-sim replica: the gateway then always routes to the replica the baseline calls directly,
- * so both paths hit the same engine with the same (warm) prefix cache, and the difference is the
- * gateway alone. timeScale 0 answers instantly; a fixed output length makes every answer the same work.
+ * One engine replica, the external process: the gateway then always routes to the replica the baseline
+ * calls directly, so both paths hit the same engine with the same (warm) prefix cache.
  */
-async function boot(home: string): Promise<LocalPlatform> {
+async function boot(home: string, engineUrl: string): Promise<LocalPlatform> {
   const config = localConfigSchema.parse({
     home,
     gatewayPort: 0,
     gatewayGrpcPort: 0,
     routerPort: 0,
-    enginePort: 0,
-    engineReplicas: 1,
+    engineReplicas: 0,
     logLevel: "silent",
   });
   return startLocal(config, silentLogger(), {
-    engine: {
-      timeScale: 0,
-      randomOutputMinTokens: outputTokens,
-      randomOutputMaxTokens: outputTokens,
-      logLevel: "silent",
-    },
+    extraEndpoints: [{ id: "engine-0", url: engineUrl, model: "strata-sim" }],
     gateway: { http: { host: "127.0.0.1", port: 0 } },
   });
 }
@@ -128,9 +138,16 @@ function requestBody(stream: boolean): string {
   });
 }
 
-/** This process is the server under test, so its CPU time during the run is the server's cost. */
-async function measure(load: Load, target: Target, scenario: Scenario, seconds: number): Promise<LoadSample> {
+/** Server-side CPU of a run: this (platform) process plus the engine process. */
+async function measure(
+  load: Load,
+  engine: EngineProcess,
+  target: Target,
+  scenario: Scenario,
+  seconds: number,
+): Promise<LoadSample> {
   const cpuBefore = process.cpuUsage();
+  const engineBefore = await engine.cpuUs();
   const sample = await load.run({
     url: target.url,
     headers: target.headers,
@@ -139,7 +156,7 @@ async function measure(load: Load, target: Target, scenario: Scenario, seconds: 
     durationS: seconds,
   });
   const cpu = process.cpuUsage(cpuBefore);
-  return { ...sample, serverCpuUs: cpu.user + cpu.system };
+  return { ...sample, serverCpuUs: cpu.user + cpu.system + (await engine.cpuUs()) - engineBefore };
 }
 
 /** Both paths must answer 200 with the same amount of output, or the comparison means nothing. */

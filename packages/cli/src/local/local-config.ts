@@ -13,7 +13,8 @@ export const localConfigSchema = z
     routerPort: z.coerce.number().int().min(0).max(65535).default(50061),
     /** engine-sim replicas listen on consecutive ports from here. */
     enginePort: z.coerce.number().int().min(0).max(65535).default(8001),
-    engineReplicas: z.coerce.number().int().min(1).max(32).default(3),
+    /** 0 runs no simulated engine: the router then only knows endpoints given some other way. */
+    engineReplicas: z.coerce.number().int().min(0).max(32).default(3),
     model: z.string().min(1).default("strata-sim"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     otlpEndpoint: z.string().url().optional(),

@@ -60,12 +60,10 @@ export async function startLocal(
     const engines = [];
     for (let index = 0; index < config.engineReplicas; index++) {
       const port = config.enginePort === 0 ? 0 : config.enginePort + index;
-      const engine = await startEngineSim({
-        ...overrides.engine,
-        port,
-        host: "127.0.0.1",
-        model: config.model,
-      });
+      const engine = await startEngineSim(
+        { ...overrides.engine, port, host: "127.0.0.1", model: config.model },
+        { logger: logger.child({ service: "engine-sim", replica: index }) },
+      );
       lifecycle.add(`engine-sim-${index}`, () => engine.close());
       engines.push(engine);
     }
