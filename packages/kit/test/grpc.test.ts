@@ -26,6 +26,8 @@ describe("gRPC server and client from protobuf-es descriptors", () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         return { models: [{ id: context.metadata.get("tenant")[0] as string, endpoints: 2 }] };
       },
+      // Bidi streaming has its own suite in grpc-bidi.test.ts.
+      async *routeStream() {},
     });
     port = await server.listen("127.0.0.1", 0);
     client = createGrpcClient(routerV1.RouterService, `127.0.0.1:${port}`);

@@ -25,6 +25,7 @@ describe("trace context crosses process boundaries", () => {
       route: async () => ({ model: "m" }),
       report: async () => ({}),
       listModels: async () => ({ models: [] }),
+      async *routeStream() {},
     });
     address = `127.0.0.1:${await server.listen("127.0.0.1", 0)}`;
   });

@@ -21,6 +21,7 @@ import { gatewayService } from "./grpc/gateway-service.js";
 import { createHttpApi } from "./http/http-api.js";
 import { CompletionPipeline } from "./pipeline/completion-pipeline.js";
 import { createGatewayMetrics } from "./pipeline/gateway-metrics.js";
+import { StreamingRouterClient } from "./routing/streaming-router-client.js";
 import { EngineClient } from "./upstream/engine-client.js";
 import { LedgerWriter } from "./usage/ledger-writer.js";
 import { UsageRecorder } from "./usage/usage-recorder.js";
@@ -54,7 +55,9 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
     hashKey: config.keyHashSecret,
     cacheTtlMs: config.keyCacheTtlMs,
   });
-  const router = createGrpcClient(routerV1.RouterService, config.routerAddress);
+  const routerClient = createGrpcClient(routerV1.RouterService, config.routerAddress);
+  // Route and Report ride one long-lived stream; unary calls cost several times more CPU each.
+  const router = new StreamingRouterClient({ client: routerClient, logger });
   const engines = new EngineClient(config.upstream);
   const metrics = createGatewayMetrics(registry);
   const usage = new UsageRecorder(deps.bus, logger, metrics.usagePublishFailures);
@@ -95,6 +98,7 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
       await ledger.stop();
       await engines.close();
       router.close();
+      routerClient.close();
       await ops.close();
     },
   };

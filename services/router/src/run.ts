@@ -72,7 +72,7 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
 
     const grpc = new GrpcServer({ logger, registry }).add(
       routerV1.RouterService,
-      routerServiceImpl(router, metrics),
+      routerServiceImpl(router, metrics, logger),
     );
     lifecycle.add("gRPC server", () => grpc.close());
     const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);

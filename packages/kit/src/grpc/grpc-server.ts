@@ -1,10 +1,12 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   Metadata,
   Server,
   ServerCredentials,
+  type ServerDuplexStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type UntypedServiceImplementation,
@@ -13,12 +15,13 @@ import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import type { Logger } from "pino";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { toStrataError } from "../errors/strata-error.js";
+import { StrataError, toStrataError } from "../errors/strata-error.js";
 import { latencyBuckets } from "../metrics/registry.js";
 import { extractTraceContext, getTracer } from "../tracing/tracing.js";
 import { toGrpcError } from "./grpc-errors.js";
 import { addReflection } from "./reflection.js";
 import { grpcServiceDefinition } from "./service-definition.js";
+import { abortError, drained, untilAborted } from "./stream-control.js";
 import type { CallContext, ServiceImpl } from "./types.js";
 
 export interface GrpcServerOptions {
@@ -28,7 +31,10 @@ export interface GrpcServerOptions {
   maxReceiveMessageBytes?: number;
 }
 
-type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+type AnyCall =
+  | ServerUnaryCall<unknown, unknown>
+  | ServerWritableStream<unknown, unknown>
+  | ServerDuplexStream<unknown, unknown>;
 
 /** A grpc-js server that always serves grpc.health.v1 and reflection, with tracing, metrics and error mapping. */
 export class GrpcServer {
@@ -38,6 +44,8 @@ export class GrpcServer {
   private readonly handled: Counter<"service" | "method" | "code">;
   private readonly duration: Histogram<"service" | "method">;
   private readonly tracer = getTracer("grpc");
+  /** Stops each open bidi call; called on close, since a long-lived stream would hold shutdown for the whole grace. */
+  private readonly openStreams = new Set<() => void>();
 
   constructor(private readonly options: GrpcServerOptions) {
     this.server = new Server({
@@ -64,10 +72,14 @@ export class GrpcServer {
     for (const method of service.methods) {
       const handler = (impl as Record<string, (...args: never[]) => unknown>)[method.localName];
       if (!handler) throw new Error(`${service.typeName} implementation lacks ${method.localName}`);
+      if (method.methodKind === "client_streaming")
+        throw new Error(`${service.typeName}.${method.name}: client-streaming methods are not supported`);
       handlers[method.localName] =
         method.methodKind === "server_streaming"
           ? this.wrapServerStreaming(method, handler as never)
-          : this.wrapUnary(method, handler as never);
+          : method.methodKind === "bidi_streaming"
+            ? this.wrapBidiStreaming(method, handler as never)
+            : this.wrapUnary(method, handler as never);
     }
     this.server.addService(grpcServiceDefinition(service), handlers);
     this.services.push(service);
@@ -94,6 +106,7 @@ export class GrpcServer {
   /** Reports NOT_SERVING, lets in-flight calls finish for the grace period, then cancels the rest. */
   async close(graceMs = 5_000): Promise<void> {
     this.setServing(false);
+    for (const stop of this.openStreams) stop();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -107,7 +120,10 @@ export class GrpcServer {
   }
 
   private context(call: AnyCall, abort: AbortController, headers: Metadata): CallContext {
-    call.on("cancelled", () => abort.abort(new Error("call cancelled by the client")));
+    // Every call kind emits "cancelled"; the union of their overloads just hides the common signature.
+    (call as ServerUnaryCall<unknown, unknown>).on("cancelled", () =>
+      abort.abort(new Error("call cancelled by the client")),
+    );
     return {
       metadata: call.metadata,
       signal: abort.signal,
@@ -179,7 +195,7 @@ export class GrpcServer {
             headersSent = true;
           }
           // Backpressure: wait for the transport to drain before producing more.
-          if (!call.write(message)) await new Promise((resolve) => call.once("drain", resolve));
+          if (!call.write(message)) await drained(call, abort.signal);
         }
       }).then(
         () => {
@@ -188,6 +204,41 @@ export class GrpcServer {
         },
         (error) => call.emit("error", toGrpcError(toStrataError(error))),
       );
+    };
+  }
+
+  private wrapBidiStreaming(
+    method: DescMethod,
+    handler: (requests: AsyncIterable<unknown>, context: CallContext) => AsyncIterable<unknown>,
+  ): handleBidiStreamingCall<unknown, unknown> {
+    return (call) => {
+      const headers = new Metadata();
+      const abort = new AbortController();
+      const context = this.context(call, abort, headers);
+      const stop = () => abort.abort(new StrataError("unavailable", "the server is shutting down"));
+      this.openStreams.add(stop);
+      // The handler may stop reading early; that must not destroy the duplex and with it the replies.
+      const requests = untilAborted(call.iterator({ destroyOnReturn: false }), abort.signal);
+      let headersSent = false;
+      this.observe(method, call, async () => {
+        for await (const message of handler(requests, context)) {
+          if (abort.signal.aborted) break;
+          if (!headersSent) {
+            call.sendMetadata(headers);
+            headersSent = true;
+          }
+          if (!call.write(message)) await drained(call, abort.signal);
+        }
+        if (abort.signal.aborted) throw abortError(abort.signal);
+      })
+        .then(
+          () => {
+            if (!headersSent) call.sendMetadata(headers);
+            call.end();
+          },
+          (error) => call.emit("error", toGrpcError(toStrataError(error))),
+        )
+        .finally(() => this.openStreams.delete(stop));
     };
   }
 }

@@ -12,7 +12,7 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 export const file_strata_router_v1_router: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch1zdHJhdGEvcm91dGVyL3YxL3JvdXRlci5wcm90bxIQc3RyYXRhLnJvdXRlci52MSLcAQoMUm91dGVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEg4KBnByb21wdBgEIAEoCRIVCg1wcm9tcHRfdG9rZW5zGAUgASgNEj4KCG1ldGFkYXRhGAYgAygLMiwuc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoIRW5kcG9pbnQSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhQKDHNlcnZlZF9tb2RlbBgDIAEoCRILCgNhcGkYBCABKAkilgEKDkNhbmRpZGF0ZVNjb3JlEhMKC2VuZHBvaW50X2lkGAEgASgJEg0KBXNjb3JlGAIgASgBEhAKCGVsaWdpYmxlGAMgASgIEg4KBnJlYXNvbhgEIAEoCRIRCglpbl9mbGlnaHQYBSABKA0SEwoLcXVldWVfZGVwdGgYBiABKAESFgoOa3ZfY2FjaGVfdXNhZ2UYByABKAEipAEKDVJvdXRlUmVzcG9uc2USLAoIZW5kcG9pbnQYASABKAsyGi5zdHJhdGEucm91dGVyLnYxLkVuZHBvaW50Eg0KBW1vZGVsGAIgASgJEhAKCHN0cmF0ZWd5GAMgASgJEg4KBnJlYXNvbhgEIAEoCRI0CgpjYW5kaWRhdGVzGAUgAygLMiAuc3RyYXRhLnJvdXRlci52MS5DYW5kaWRhdGVTY29yZSLwAQoNUmVwb3J0UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEioKB291dGNvbWUYBCABKA4yGS5zdHJhdGEucm91dGVyLnYxLk91dGNvbWUSFQoNcHJvbXB0X3Rva2VucxgFIAEoDRIVCg1jYWNoZWRfdG9rZW5zGAYgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAcgASgNEh4KFnRpbWVfdG9fZmlyc3RfdG9rZW5fbXMYCCABKAESEgoKbGF0ZW5jeV9tcxgJIAEoASIQCg5SZXBvcnRSZXNwb25zZSITChFMaXN0TW9kZWxzUmVxdWVzdCJXCglNb2RlbEluZm8SCgoCaWQYASABKAkSEQoJZW5kcG9pbnRzGAIgASgNEhkKEWhlYWx0aHlfZW5kcG9pbnRzGAMgASgNEhAKCG93bmVkX2J5GAQgASgJIkEKEkxpc3RNb2RlbHNSZXNwb25zZRIrCgZtb2RlbHMYASADKAsyGy5zdHJhdGEucm91dGVyLnYxLk1vZGVsSW5mbyqaAQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9TVUNDRVNTEAESGgoWT1VUQ09NRV9VUFNUUkVBTV9FUlJPUhACEhkKFU9VVENPTUVfQ09OTkVDVF9FUlJPUhADEhUKEU9VVENPTUVfQ0FOQ0VMTEVEEAQSEwoPT1VUQ09NRV9USU1FT1VUEAUy/wEKDVJvdXRlclNlcnZpY2USSAoFUm91dGUSHi5zdHJhdGEucm91dGVyLnYxLlJvdXRlUmVxdWVzdBofLnN0cmF0YS5yb3V0ZXIudjEuUm91dGVSZXNwb25zZRJLCgZSZXBvcnQSHy5zdHJhdGEucm91dGVyLnYxLlJlcG9ydFJlcXVlc3QaIC5zdHJhdGEucm91dGVyLnYxLlJlcG9ydFJlc3BvbnNlElcKCkxpc3RNb2RlbHMSIy5zdHJhdGEucm91dGVyLnYxLkxpc3RNb2RlbHNSZXF1ZXN0GiQuc3RyYXRhLnJvdXRlci52MS5MaXN0TW9kZWxzUmVzcG9uc2ViBnByb3RvMw",
+    "Ch1zdHJhdGEvcm91dGVyL3YxL3JvdXRlci5wcm90bxIQc3RyYXRhLnJvdXRlci52MSLcAQoMUm91dGVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEg4KBnByb21wdBgEIAEoCRIVCg1wcm9tcHRfdG9rZW5zGAUgASgNEj4KCG1ldGFkYXRhGAYgAygLMiwuc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoIRW5kcG9pbnQSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhQKDHNlcnZlZF9tb2RlbBgDIAEoCRILCgNhcGkYBCABKAkilgEKDkNhbmRpZGF0ZVNjb3JlEhMKC2VuZHBvaW50X2lkGAEgASgJEg0KBXNjb3JlGAIgASgBEhAKCGVsaWdpYmxlGAMgASgIEg4KBnJlYXNvbhgEIAEoCRIRCglpbl9mbGlnaHQYBSABKA0SEwoLcXVldWVfZGVwdGgYBiABKAESFgoOa3ZfY2FjaGVfdXNhZ2UYByABKAEipAEKDVJvdXRlUmVzcG9uc2USLAoIZW5kcG9pbnQYASABKAsyGi5zdHJhdGEucm91dGVyLnYxLkVuZHBvaW50Eg0KBW1vZGVsGAIgASgJEhAKCHN0cmF0ZWd5GAMgASgJEg4KBnJlYXNvbhgEIAEoCRI0CgpjYW5kaWRhdGVzGAUgAygLMiAuc3RyYXRhLnJvdXRlci52MS5DYW5kaWRhdGVTY29yZSLwAQoNUmVwb3J0UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEioKB291dGNvbWUYBCABKA4yGS5zdHJhdGEucm91dGVyLnYxLk91dGNvbWUSFQoNcHJvbXB0X3Rva2VucxgFIAEoDRIVCg1jYWNoZWRfdG9rZW5zGAYgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAcgASgNEh4KFnRpbWVfdG9fZmlyc3RfdG9rZW5fbXMYCCABKAESEgoKbGF0ZW5jeV9tcxgJIAEoASIQCg5SZXBvcnRSZXNwb25zZSITChFMaXN0TW9kZWxzUmVxdWVzdCJXCglNb2RlbEluZm8SCgoCaWQYASABKAkSEQoJZW5kcG9pbnRzGAIgASgNEhkKEWhlYWx0aHlfZW5kcG9pbnRzGAMgASgNEhAKCG93bmVkX2J5GAQgASgJIkEKEkxpc3RNb2RlbHNSZXNwb25zZRIrCgZtb2RlbHMYASADKAsyGy5zdHJhdGEucm91dGVyLnYxLk1vZGVsSW5mbyKAAQoSUm91dGVTdHJlYW1SZXF1ZXN0Ei8KBXJvdXRlGAEgASgLMh4uc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3RIABIxCgZyZXBvcnQYAiABKAsyHy5zdHJhdGEucm91dGVyLnYxLlJlcG9ydFJlcXVlc3RIAEIGCgRraW5kIoYBChNSb3V0ZVN0cmVhbVJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKAkSLgoFcm91dGUYAiABKAsyHy5zdHJhdGEucm91dGVyLnYxLlJvdXRlUmVzcG9uc2USKwoFZXJyb3IYAyABKAsyHC5zdHJhdGEucm91dGVyLnYxLlJvdXRlRXJyb3IiOgoKUm91dGVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSDQoFcGFyYW0YAyABKAkqmgEKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhMKD09VVENPTUVfU1VDQ0VTUxABEhoKFk9VVENPTUVfVVBTVFJFQU1fRVJST1IQAhIZChVPVVRDT01FX0NPTk5FQ1RfRVJST1IQAxIVChFPVVRDT01FX0NBTkNFTExFRBAEEhMKD09VVENPTUVfVElNRU9VVBAFMt8CCg1Sb3V0ZXJTZXJ2aWNlEkgKBVJvdXRlEh4uc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaHy5zdHJhdGEucm91dGVyLnYxLlJvdXRlUmVzcG9uc2USSwoGUmVwb3J0Eh8uc3RyYXRhLnJvdXRlci52MS5SZXBvcnRSZXF1ZXN0GiAuc3RyYXRhLnJvdXRlci52MS5SZXBvcnRSZXNwb25zZRJXCgpMaXN0TW9kZWxzEiMuc3RyYXRhLnJvdXRlci52MS5MaXN0TW9kZWxzUmVxdWVzdBokLnN0cmF0YS5yb3V0ZXIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEl4KC1JvdXRlU3RyZWFtEiQuc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVN0cmVhbVJlcXVlc3QaJS5zdHJhdGEucm91dGVyLnYxLlJvdXRlU3RyZWFtUmVzcG9uc2UoATABYgZwcm90bzM",
   );
 
 /**
@@ -333,6 +333,108 @@ export const ListModelsResponseSchema: GenMessage<ListModelsResponse> =
   messageDesc(file_strata_router_v1_router, 8);
 
 /**
+ * @generated from message strata.router.v1.RouteStreamRequest
+ */
+export type RouteStreamRequest = Message<"strata.router.v1.RouteStreamRequest"> & {
+  /**
+   * @generated from oneof strata.router.v1.RouteStreamRequest.kind
+   */
+  kind:
+    | {
+        /**
+         * @generated from field: strata.router.v1.RouteRequest route = 1;
+         */
+        value: RouteRequest;
+        case: "route";
+      }
+    | {
+        /**
+         * @generated from field: strata.router.v1.ReportRequest report = 2;
+         */
+        value: ReportRequest;
+        case: "report";
+      }
+    | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message strata.router.v1.RouteStreamRequest.
+ * Use `create(RouteStreamRequestSchema)` to create a new message.
+ */
+export const RouteStreamRequestSchema: GenMessage<RouteStreamRequest> =
+  /*@__PURE__*/
+  messageDesc(file_strata_router_v1_router, 9);
+
+/**
+ * @generated from message strata.router.v1.RouteStreamResponse
+ */
+export type RouteStreamResponse = Message<"strata.router.v1.RouteStreamResponse"> & {
+  /**
+   * The request_id of the RouteRequest this answers.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * Set when routing succeeded.
+   *
+   * @generated from field: strata.router.v1.RouteResponse route = 2;
+   */
+  route?: RouteResponse | undefined;
+
+  /**
+   * Set when routing failed.
+   *
+   * @generated from field: strata.router.v1.RouteError error = 3;
+   */
+  error?: RouteError | undefined;
+};
+
+/**
+ * Describes the message strata.router.v1.RouteStreamResponse.
+ * Use `create(RouteStreamResponseSchema)` to create a new message.
+ */
+export const RouteStreamResponseSchema: GenMessage<RouteStreamResponse> =
+  /*@__PURE__*/
+  messageDesc(file_strata_router_v1_router, 10);
+
+/**
+ * Why a Route on RouteStream failed: the same code and message the unary Route would have returned
+ * as a gRPC status.
+ *
+ * @generated from message strata.router.v1.RouteError
+ */
+export type RouteError = Message<"strata.router.v1.RouteError"> & {
+  /**
+   * Strata error code, e.g. model_not_found.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The request field at fault, if any.
+   *
+   * @generated from field: string param = 3;
+   */
+  param: string;
+};
+
+/**
+ * Describes the message strata.router.v1.RouteError.
+ * Use `create(RouteErrorSchema)` to create a new message.
+ */
+export const RouteErrorSchema: GenMessage<RouteError> =
+  /*@__PURE__*/
+  messageDesc(file_strata_router_v1_router, 11);
+
+/**
  * @generated from enum strata.router.v1.Outcome
  */
 export enum Outcome {
@@ -407,5 +509,21 @@ export const RouterService: GenService<{
     methodKind: "unary";
     input: typeof ListModelsRequestSchema;
     output: typeof ListModelsResponseSchema;
+  };
+  /**
+   * RouteStream carries Route and Report over one long-lived stream, so a busy caller pays the
+   * per-call cost of gRPC (HTTP/2 stream setup, headers, metadata) once rather than twice per request.
+   * Every Route message is answered by exactly one RouteStreamResponse with the same request_id;
+   * answers may come in any order, so callers match them by request_id. Report messages get no answer.
+   * A failed Route is answered with `error` and the stream stays open; a message with neither
+   * `route` nor `report` set is answered with an `invalid_request` error (and an empty request_id
+   * when none can be told). The unary Route and Report stay for other clients and for grpcurl.
+   *
+   * @generated from rpc strata.router.v1.RouterService.RouteStream
+   */
+  routeStream: {
+    methodKind: "bidi_streaming";
+    input: typeof RouteStreamRequestSchema;
+    output: typeof RouteStreamResponseSchema;
   };
 }> = /*@__PURE__*/ serviceDesc(file_strata_router_v1_router, 0);
