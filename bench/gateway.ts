@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalPlatform, localConfigSchema, startLocal } from "@strata/cli";
 import { silentLogger } from "@strata/kit";
+import { startBareProxy } from "./lib/bare-proxy.js";
 import { type EngineProcess, startEngineProcess } from "./lib/engine-process.js";
 import { compare, type Scenario, type ScenarioResult, section } from "./lib/gateway-report.js";
 import {
@@ -54,18 +55,21 @@ export async function main(): Promise<void> {
     "log-level": "silent",
   });
   const platform = await boot(home, engine.url);
+  const bareProxy = await startBareProxy(engine.url);
   const load = new LoadGenerator();
   try {
     const path = "/v1/chat/completions";
     const json = { "content-type": "application/json" };
     const direct: Target = { url: engine.url + path, headers: json };
+    const proxy: Target = { url: bareProxy.url + path, headers: json };
     const gateway: Target = {
       url: platform.gatewayUrl + path,
       headers: { ...json, authorization: `Bearer ${platform.apiKey}` },
     };
     await checkAnswers(direct, gateway);
     log(`warming up ${warmupS} s per target`);
-    for (const target of [direct, gateway]) await measure(load, engine, target, scenarios[1]!, warmupS);
+    for (const target of [direct, proxy, gateway])
+      await measure(load, engine, target, scenarios[1]!, warmupS);
 
     if (process.env.BENCH_CPU_PROFILE) {
       // Only the gateway path, at the c16 load, so the profile shows where its time goes.
@@ -76,16 +80,24 @@ export async function main(): Promise<void> {
 
     const results: ScenarioResult[] = [];
     for (const scenario of scenarios) {
-      // ABBA order cancels linear drift (thermal, GC heap growth, ledger size) between the two targets.
       const half = durationS / 2;
+      // Two halves in mirrored order (direct, proxy, gateway, gateway, proxy, direct) cancel linear
+      // drift (thermal, GC heap growth, ledger size) between the targets.
       const d1 = await measure(load, engine, direct, scenario, half);
+      const p1 = await measure(load, engine, proxy, scenario, half);
       const g1 = await measure(load, engine, gateway, scenario, half);
       const g2 = await measure(load, engine, gateway, scenario, half);
+      const p2 = await measure(load, engine, proxy, scenario, half);
       const d2 = await measure(load, engine, direct, scenario, half);
-      const result = compare(scenario, summarize(mergeSamples([d1, d2])), summarize(mergeSamples([g1, g2])));
+      const result = compare(
+        scenario,
+        summarize(mergeSamples([d1, d2])),
+        summarize(mergeSamples([g1, g2])),
+        summarize(mergeSamples([p1, p2])),
+      );
       results.push(result);
       log(
-        `${scenario.name}: direct ${result.direct.requestsPerSecond.toFixed(0)} req/s, gateway ${result.gateway.requestsPerSecond.toFixed(0)} req/s (×${result.throughputRatio.toFixed(2)}), added p50 ${result.addedP50Ms.toFixed(2)} ms, server CPU ${result.direct.serverCpuUsPerRequest.toFixed(0)} → ${result.gateway.serverCpuUsPerRequest.toFixed(0)} µs/req`,
+        `${scenario.name}: direct ${result.direct.requestsPerSecond.toFixed(0)} req/s, gateway ${result.gateway.requestsPerSecond.toFixed(0)} req/s (×${result.throughputRatio.toFixed(2)}; bare proxy ${result.proxy.requestsPerSecond.toFixed(0)} req/s, gateway ÷ proxy ${result.proxyRatio.toFixed(2)}), added p50 ${result.addedP50Ms.toFixed(2)} ms, server CPU ${result.direct.serverCpuUsPerRequest.toFixed(0)} → ${result.gateway.serverCpuUsPerRequest.toFixed(0)} µs/req`,
       );
     }
 
@@ -103,6 +115,7 @@ export async function main(): Promise<void> {
     console.log(`\n${markdown}\n\nwrote ${jsonFile} and ${mdFile}`);
   } finally {
     load.close();
+    await bareProxy.close();
     await platform.close();
     await engine.stop();
     await rm(home, { recursive: true, force: true });
