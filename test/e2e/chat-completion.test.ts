@@ -86,6 +86,13 @@ describe("a chat completion through gateway → router → engine-sim", () => {
     expect(Math.max(...cached)).toBeGreaterThan(0);
   });
 
+  it("stores the dev API key only as a keyed hash", async () => {
+    const { rows } = await stack.database.query("SELECT * FROM gateway.api_keys");
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(stack.apiKey.slice(14));
+    expect(rows[0].key_hash).toHaveLength(32);
+  });
+
   it("lists the served model", async () => {
     const response = await fetch(`${stack.gatewayUrl}/v1/models`, {
       headers: { authorization: `Bearer ${stack.apiKey}` },
