@@ -34,6 +34,8 @@ const implementations: Implementation[] = [
         ensureStream: (spec) => bus.ensureStream(spec),
         publish: (subject, data, options) => bus.publish(subject, data, options),
         consume: (spec, handler) => bus.consume(spec, handler),
+        broadcast: (subject, data) => bus.broadcast(subject, data),
+        subscribe: (subject, handler) => bus.subscribe(subject, handler),
         close: async () => {},
       };
     },
@@ -70,6 +72,27 @@ describe.each(implementations)("$name bus contract", (implementation) => {
     await Promise.all(opened.splice(0).map((bus) => bus.close()));
   });
   afterAll(() => implementation.tearDown());
+
+  it("fans broadcasts out to every current subscriber of a matching pattern, and stops on request", async () => {
+    const sender = await connect();
+    const receivers = [await connect(), await connect()];
+    const id = randomUUID().slice(0, 8);
+    const received: string[][] = [[], []];
+    const subscriptions = receivers.map((bus, index) =>
+      bus.subscribe(`sync.${id}.*`, (subject, data) => received[index]!.push(`${subject}=${decode(data)}`)),
+    );
+    await sleep(100); // NATS: let the subscriptions reach the server
+    sender.broadcast(`sync.${id}.a`, encode("1"));
+    sender.broadcast(`other.${id}.a`, encode("ignored"));
+    await waitFor(() => received.every((list) => list.length === 1), { message: "broadcast delivered" });
+    expect(received).toEqual([[`sync.${id}.a=1`], [`sync.${id}.a=1`]]);
+    subscriptions[0]!.stop();
+    await sleep(50);
+    sender.broadcast(`sync.${id}.b`, encode("2"));
+    await waitFor(() => received[1]!.length === 2, { message: "second broadcast delivered" });
+    await sleep(50);
+    expect(received[0]).toHaveLength(1);
+  });
 
   it("delivers published messages with subject, data and headers, in order", async () => {
     const bus = await connect();

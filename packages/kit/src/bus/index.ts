@@ -3,6 +3,8 @@ export { createMemoryBus, type MemoryBus, type MemoryBusOptions } from "./memory
 export { createNatsBus, type NatsBusOptions } from "./nats-bus.js";
 export { matchSubject, subjectsOverlap } from "./subject.js";
 export {
+  type BroadcastHandler,
+  type BroadcastSubscription,
   BUS_DEFAULTS,
   type Bus,
   type BusMessage,

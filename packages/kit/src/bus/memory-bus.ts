@@ -1,9 +1,11 @@
 import { type BusLogger, InFlight, runHandler } from "./handler-runner.js";
 import { MemoryConsumer, type MemoryDelivery, type SettleOutcome } from "./memory-consumer.js";
 import { MemoryStream } from "./memory-stream.js";
-import { subjectsOverlap } from "./subject.js";
+import { matchSubject, subjectsOverlap } from "./subject.js";
 import { injectTraceHeaders } from "./trace-headers.js";
 import {
+  type BroadcastHandler,
+  type BroadcastSubscription,
   BUS_DEFAULTS,
   type Bus,
   type BusMessage,
@@ -42,6 +44,7 @@ class InProcessBus implements MemoryBus {
   readonly #streams = new Map<string, MemoryStream>();
   readonly #consumers = new Map<string, Map<string, MemoryConsumer>>(); // stream -> durable -> state
   readonly #subscriptions = new Set<Subscription>();
+  readonly #broadcastSubscribers = new Set<{ pattern: string; handler: BroadcastHandler }>();
   #closed = false;
 
   constructor(options: MemoryBusOptions) {
@@ -79,6 +82,22 @@ class InProcessBus implements MemoryBus {
     const stored = stream.store(subject, data.slice(), headers, options.msgId);
     if (!stored) return;
     for (const consumer of this.#consumers.get(stream.spec.name)!.values()) consumer.wake();
+  }
+
+  broadcast(subject: string, data: Uint8Array): void {
+    this.#assertOpen();
+    for (const subscriber of this.#broadcastSubscribers) {
+      // Delivered on a later tick, as from a network, so a handler never runs inside the publisher.
+      if (matchSubject(subscriber.pattern, subject))
+        queueMicrotask(() => subscriber.handler(subject, data.slice()));
+    }
+  }
+
+  subscribe(pattern: string, handler: BroadcastHandler): BroadcastSubscription {
+    this.#assertOpen();
+    const subscriber = { pattern, handler };
+    this.#broadcastSubscribers.add(subscriber);
+    return { stop: () => this.#broadcastSubscribers.delete(subscriber) };
   }
 
   async consume(spec: ConsumerSpec, handler: MessageHandler): Promise<Subscription> {

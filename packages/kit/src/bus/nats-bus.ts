@@ -11,6 +11,8 @@ import { type BusLogger, InFlight, runHandler } from "./handler-runner.js";
 import { isNotFound, toConsumerConfig, toStreamConfig } from "./nats-config.js";
 import { injectTraceHeaders } from "./trace-headers.js";
 import {
+  type BroadcastHandler,
+  type BroadcastSubscription,
   BUS_DEFAULTS,
   type Bus,
   type BusMessage,
@@ -84,6 +86,20 @@ class NatsBus implements Bus {
       headers,
       ...(options.msgId !== undefined ? { msgID: options.msgId } : {}),
     });
+  }
+
+  broadcast(subject: string, data: Uint8Array): void {
+    this.connection.publish(subject, data);
+  }
+
+  subscribe(subject: string, handler: BroadcastHandler): BroadcastSubscription {
+    const subscription = this.connection.subscribe(subject, {
+      callback: (error, message) => {
+        if (error) this.logger?.warn({ err: error, subject }, "broadcast subscription failed");
+        else handler(message.subject, message.data);
+      },
+    });
+    return { stop: () => subscription.unsubscribe() };
   }
 
   async consume(spec: ConsumerSpec, handler: MessageHandler): Promise<Subscription> {

@@ -65,8 +65,21 @@ export interface Bus {
    * back-off; one that resolves without settling the message gets it acked.
    */
   consume(spec: ConsumerSpec, handler: MessageHandler): Promise<Subscription>;
+  /**
+   * At-most-once fan-out to every current subscriber (NATS core pub/sub, no stream): for state that
+   * is only useful while fresh and can be rebuilt, such as router replicas keeping indexes in step.
+   */
+  broadcast(subject: string, data: Uint8Array): void;
+  /** Receives broadcasts on a subject pattern (wildcards allowed) until stopped. */
+  subscribe(subject: string, handler: BroadcastHandler): BroadcastSubscription;
   /** Drain every subscription, then close. */
   close(): Promise<void>;
+}
+
+export type BroadcastHandler = (subject: string, data: Uint8Array) => void;
+
+export interface BroadcastSubscription {
+  stop(): void;
 }
 
 /** Defaults shared by both implementations so they behave alike. */
