@@ -21,6 +21,8 @@ export interface LocalOverrides {
   /** More endpoints for the router beside the engine-sim replicas (e.g. one that is down). */
   extraEndpoints?: { id: string; url: string; model: string }[];
   routerHealthIntervalMs?: number;
+  /** Router settings by their config path, e.g. `{ routing: { defaultStrategy: "least-load" } }`. */
+  router?: Record<string, unknown>;
   /** Gateway settings by their config path, e.g. `{ http: { maxBodyBytes: 1024 } }`. */
   gateway?: Record<string, unknown>;
 }
@@ -80,6 +82,7 @@ export async function startLocal(
           ? { health: { intervalMs: overrides.routerHealthIntervalMs } }
           : {}),
         logLevel: config.logLevel,
+        ...overrides.router,
       }),
       { logger: logger.child({ service: "router" }) },
     );
