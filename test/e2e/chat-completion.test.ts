@@ -21,7 +21,7 @@ describe("a chat completion through gateway → router → engine-sim", () => {
     const response = await stack.post("/v1/chat/completions", chat("Hello there"));
     expect(response.status).toBe(200);
     expect(response.headers.get("x-strata-route")).toMatch(
-      /^endpoint=sim-\d; model=strata-sim; strategy=least-load$/,
+      /^endpoint=sim-\d; model=strata-sim; strategy=kv-aware$/,
     );
     expect(response.headers.get("x-request-id")).toMatch(/^req_/);
     const body = (await response.json()) as Record<string, any>;

@@ -51,6 +51,26 @@ export const engineSimOptionsSchema = z
     scriptRules: z.array(scriptRuleSchema).optional(),
     /** TGI's --max-concurrent-requests: more in flight get 429 "Model is overloaded". */
     maxConcurrentRequests: int(1).default(128),
+    /** Publish vLLM-format KV-cache events over ZMQ (vLLM --kv-events-config enable_kv_cache_events). */
+    kvEvents: bool.default(false),
+    /** PUB endpoint; `*` binds every interface, port 0 picks a free one (see EngineSim.kvEvents). */
+    kvEventsEndpoint: z
+      .string()
+      .regex(/^tcp:\/\//, "must be tcp://host:port")
+      .default("tcp://*:5557"),
+    /** ROUTER endpoint answering replay requests after sequence gaps; none by default, as in vLLM. */
+    kvEventsReplayEndpoint: z
+      .string()
+      .regex(/^tcp:\/\//, "must be tcp://host:port")
+      .optional(),
+    /** Topic frame; defaults to llm-d's convention kv@<hostname>@<model>. */
+    kvEventsTopic: z.string().optional(),
+    /** Batches kept for replay (vLLM buffer_steps). */
+    kvEventsBufferSteps: int(1).default(10_000),
+    /** Per-subscriber high-water mark in messages (vLLM hwm). */
+    kvEventsHwm: int(1).default(100_000),
+    /** msgpack shape of EventBatch: "array" (array_like, what llm-d/Dynamo decode) or "map" (newer vLLM). */
+    kvEventsEncoding: z.enum(["array", "map"]).default("array"),
     logLevel: z.enum(["silent", "error", "info", "debug"]).default("info"),
     /** How long close() waits for in-flight requests before aborting them. */
     shutdownGraceMs: int(0).default(5000),

@@ -4,6 +4,7 @@
  * process entry.
  */
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { createLogger, type Logger } from "@strata/kit";
 import { Registry } from "prom-client";
 import { type EngineSimOptions, type EngineSimOptionsInput, parseEngineSimOptions } from "./config.js";
@@ -13,6 +14,7 @@ import { compileScript, loadScriptFile } from "./generation/script.js";
 import type { EngineContext } from "./http/context.js";
 import { createEngineServer } from "./http/server.js";
 import { tgiLimits } from "./http/tgi-routes.js";
+import { KvEventPublisher } from "./kv-events/publisher.js";
 import { registerTgiMetrics } from "./metrics/tgi-metrics.js";
 import { registerVllmMetrics } from "./metrics/vllm-metrics.js";
 import { EngineModel } from "./model/scheduler.js";
@@ -27,6 +29,8 @@ export interface EngineSim {
   /** The engine model, for inspection (snapshot(), cache, cachedPrefixTokens()). */
   readonly model: EngineModel;
   readonly tokenizer: Tokenizer;
+  /** The KV-event publisher when --kv-events is on: bound ports (port 0 resolved) and topic. */
+  readonly kvEvents: KvEventPublisher | undefined;
   /** Stops accepting, lets in-flight requests finish (up to shutdownGraceMs), then aborts the rest. */
   close(): Promise<void>;
 }
@@ -48,6 +52,16 @@ export async function startEngineSim(
     randomMaxTokens: options.randomOutputMaxTokens,
   });
   const registry = new Registry();
+  const kvEvents = options.kvEvents
+    ? await KvEventPublisher.start({
+        endpoint: options.kvEventsEndpoint,
+        replayEndpoint: options.kvEventsReplayEndpoint,
+        topic: options.kvEventsTopic ?? `kv@${hostname()}@${options.model}`,
+        bufferSteps: options.kvEventsBufferSteps,
+        highWaterMark: options.kvEventsHwm,
+        encoding: options.kvEventsEncoding,
+      })
+    : undefined;
   let driver: RealTimeDriver | undefined;
   let model: EngineModel | undefined;
   const snapshot = () => (model as EngineModel).snapshot();
@@ -83,6 +97,7 @@ export async function startEngineSim(
     combineListeners(
       metricsListener,
       RealTimeDriver.sinkListener(() => driver as RealTimeDriver),
+      kvEvents?.listener() ?? {},
     ),
   );
   driver = new RealTimeDriver(model, options.timeScale);
@@ -99,18 +114,29 @@ export async function startEngineSim(
     closing: false,
   };
   const server = createEngineServer(context);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await kvEvents?.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   logger.info(
-    { url, api: options.api, model: options.model, options: { ...options, scriptRules: rules.length } },
+    {
+      url,
+      api: options.api,
+      model: options.model,
+      kvEvents: kvEvents && { port: kvEvents.port, replayPort: kvEvents.replayPort, topic: kvEvents.topic },
+      options: { ...options, scriptRules: rules.length },
+    },
     "engine-sim listening",
   );
 
@@ -126,12 +152,12 @@ export async function startEngineSim(
       }
       (driver as RealTimeDriver).close();
       server.closeAllConnections();
-      await stopped;
+      await Promise.all([stopped, kvEvents?.close()]);
       logger.info({ url }, "engine-sim stopped");
     })();
     return closing;
   };
-  return { url, port, options, model, tokenizer, close };
+  return { url, port, options, model, tokenizer, kvEvents, close };
 }
 
 export {
@@ -145,8 +171,16 @@ export {
 export { RealTimeDriver, type SequenceSink } from "./engine/driver.js";
 export { OutputPlanner } from "./generation/output-plan.js";
 export type { ScriptRule } from "./generation/script.js";
+export {
+  END_OF_REPLAY,
+  type EventBatch,
+  encodeEventBatch,
+  type KvEvent,
+  type KvEventEncoding,
+} from "./kv-events/event-batch.js";
+export { KvEventPublisher, type KvEventPublisherOptions } from "./kv-events/publisher.js";
 export * from "./model/block-hash.js";
-export { renderChatTemplate } from "./model/chat-template.js";
+export { type ChatMessage, renderChatTemplate } from "./model/chat-template.js";
 export { KvCache } from "./model/kv-cache.js";
 export {
   DEFAULT_ENGINE_MODEL_CONFIG,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { inTreeStrategies } from "./scoring/strategy-registry.js";
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveMs = z.coerce.number().int().positive();
@@ -18,6 +19,11 @@ export const endpointConfigSchema = z
     api: z.enum(["openai", "tgi"]).default("openai"),
     /** Other names clients may use for this model. */
     aliases: z.array(z.string().min(1)).default([]),
+    /**
+     * KV-cache capacity of the engine in tokens (vLLM logs it as "GPU KV cache size"). Optional: prefix
+     * indexes size their per-endpoint LRU from it so the index forgets roughly when the engine does.
+     */
+    kvCapacityTokens: z.coerce.number().int().positive().optional(),
   })
   .strict();
 
@@ -64,6 +70,55 @@ function checkEndpointNames(endpoints: EndpointConfig[], context: z.RefinementCt
   });
 }
 
+const strategyChoice = z.object({ strategy: z.string(), params: z.unknown().optional() }).strict();
+
+/**
+ * Which replica-routing strategy serves each model. `params` holds parameters per strategy name, used
+ * wherever that strategy runs; a model's own `params` replace them for that model. Names and
+ * parameters are checked at load against the strategies' own schemas, so a typo fails start-up.
+ */
+const routingSchema = z
+  .object({
+    defaultStrategy: z.string().default("kv-aware"),
+    params: z.record(z.string(), z.unknown()).default({}),
+    models: z.record(z.string(), strategyChoice).default({}),
+  })
+  .strict()
+  .superRefine((routing, context) => {
+    const check = (name: string, params: unknown, namePath: PropertyKey[], paramsPath: PropertyKey[]) => {
+      const plugin = inTreeStrategies[name];
+      if (!plugin) {
+        const known = Object.keys(inTreeStrategies).join(", ");
+        context.addIssue({
+          code: "custom",
+          path: namePath,
+          message: `unknown strategy "${name}" (known: ${known})`,
+        });
+        return;
+      }
+      const result = plugin.paramsSchema.safeParse(params ?? {});
+      if (result.success) return;
+      for (const issue of result.error.issues) {
+        context.addIssue({ code: "custom", path: [...paramsPath, ...issue.path], message: issue.message });
+      }
+    };
+    check(
+      routing.defaultStrategy,
+      routing.params[routing.defaultStrategy],
+      ["defaultStrategy"],
+      ["params", routing.defaultStrategy],
+    );
+    for (const [name, params] of Object.entries(routing.params)) {
+      if (name !== routing.defaultStrategy) check(name, params, ["params", name], ["params", name]);
+    }
+    for (const [model, choice] of Object.entries(routing.models)) {
+      const params = choice.params ?? routing.params[choice.strategy];
+      check(choice.strategy, params, ["models", model, "strategy"], ["models", model, "params"]);
+    }
+  });
+
+export type RoutingConfig = z.output<typeof routingSchema>;
+
 export const routerConfigSchema = z
   .object({
     grpc: z
@@ -94,6 +149,8 @@ export const routerConfigSchema = z
       })
       .strict()
       .prefault({}),
+    routing: routingSchema.prefault({}),
+    /** least-load's weights, kept at top level for compatibility; `routing.params["least-load"]` wins. */
     weights: z
       .object({ inFlight: weight.default(1), waiting: weight.default(1), running: weight.default(1) })
       .strict()
@@ -120,6 +177,7 @@ export const routerEnvMapping = {
   "health.unhealthyAfterConnectErrors": "ROUTER_UNHEALTHY_AFTER_CONNECT_ERRORS",
   "health.backoffMaxMs": "ROUTER_HEALTH_BACKOFF_MAX_MS",
   "inFlight.timeoutMs": "ROUTER_IN_FLIGHT_TIMEOUT_MS",
+  "routing.defaultStrategy": "ROUTER_DEFAULT_STRATEGY",
   "weights.inFlight": "ROUTER_WEIGHT_IN_FLIGHT",
   "weights.waiting": "ROUTER_WEIGHT_WAITING",
   "weights.running": "ROUTER_WEIGHT_RUNNING",

@@ -4,8 +4,33 @@ export {
   endpointConfigSchema,
   type RouterConfig,
   type RouterConfigInput,
+  type RoutingConfig,
   routerConfigSchema,
   routerEnvMapping,
 } from "./config.js";
 export { loadRouterConfig } from "./config-source.js";
+export { PrefixIndex } from "./prefix/prefix-index.js";
+export { type PrefixParams, PrefixTracker, prefixParamsSchema } from "./prefix/prefix-tracker.js";
 export { type RunDeps, type RunningRouter, run } from "./run.js";
+export { type Candidate, type CandidateInit, createCandidate } from "./scoring/candidate.js";
+export {
+  composeStrategy,
+  type Filter,
+  maxScorePicker,
+  type Picker,
+  type PipelineSpec,
+  type Scorer,
+  type WeightedScorer,
+} from "./scoring/pipeline.js";
+export type {
+  DecisionExplanation,
+  RoutingOutcome,
+  RoutingReport,
+  RoutingRequest,
+  Strategy,
+  StrategyDecision,
+  StrategyDeps,
+  StrategyPlugin,
+} from "./scoring/strategy.js";
+export { createStrategy, inTreeStrategies } from "./scoring/strategy-registry.js";
+export { StrategySelector, type StrategySource, singleStrategy } from "./scoring/strategy-selector.js";

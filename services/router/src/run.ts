@@ -19,7 +19,7 @@ import { InFlightTracker } from "./endpoints/in-flight-tracker.js";
 import { createRouterMetrics } from "./observability/router-metrics.js";
 import { Router } from "./routing/router.js";
 import { routerServiceImpl } from "./routing/router-grpc.js";
-import { createStrategy } from "./scoring/strategy-registry.js";
+import { StrategySelector } from "./scoring/strategy-selector.js";
 
 export interface RunDeps {
   logger?: Logger;
@@ -52,8 +52,8 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
     const table = new EndpointTable(config.endpoints, config.health, logTransition(logger));
     const inFlight = new InFlightTracker(config.inFlight.timeoutMs, deps.clock ?? systemClock);
     const metrics = createRouterMetrics(registry, { table, inFlight });
-    const strategy = createStrategy("least-load", { weights: config.weights });
-    const router = new Router({ table, inFlight, strategy, metrics, logger });
+    const strategies = new StrategySelector(config.routing, { weights: config.weights });
+    const router = new Router({ table, inFlight, strategies, metrics, logger });
 
     const ops = await startOpsServer({
       port: config.ops.port,

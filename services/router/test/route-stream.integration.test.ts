@@ -37,7 +37,7 @@ describe("RouteStream over real gRPC", () => {
     const first = (await answers.next()).value as routerV1.RouteStreamResponse;
     expect(first.requestId).toBe("s-1");
     expect(first.error).toBeUndefined();
-    expect(first.route).toMatchObject({ model: "llama", strategy: "least-load" });
+    expect(first.route).toMatchObject({ model: "llama", strategy: "kv-aware" });
     expect(first.route?.endpoint).toMatchObject({ id: "llama-a", url: llama.url, servedModel: "llama" });
     expect(await metricsText()).toContain('strata_router_endpoint_in_flight{endpoint="llama-a"} 1');
 

@@ -108,11 +108,16 @@ describe("router over real gRPC with HTTP engines", () => {
         const response = await route("llama");
         await reportAll();
         const candidate = response.candidates.find((entry) => entry.endpointId === "llama-a");
-        expect(candidate).toMatchObject({ score: 8, queueDepth: 2, kvCacheUsage: 0.8 });
+        expect(candidate).toMatchObject({ queueDepth: 2, kvCacheUsage: 0.8 });
+        // kv-aware (the default): 2 queued × (5 ms + 512 tokens × 0.1 ms) + 5 ms + 6 running × 0.2 ms.
+        expect(candidate?.score).toBeCloseTo(118.6, 6);
+        expect(candidate?.reason).toMatch(/^est\. TTFT 119 ms: queue 2 × 56 ms/);
       });
       const picks = await Promise.all([route("llama"), route("llama"), route("llama")]);
       expect(picks.map((response) => response.endpoint?.id)).toEqual(["llama-b", "llama-b", "llama-b"]);
-      expect(picks[0]!.reason).toMatch(/^least load \d+ of 2 healthy: in-flight \d+, waiting 0, running 0/);
+      expect(picks[0]!.reason).toMatch(
+        /^kv-aware: est\. TTFT [\d.]+ ms \(no cached prefix \(0 blocks\) anywhere/,
+      );
     } finally {
       llamaA.load = { running: 0, waiting: 0, kvCacheUsage: 0 };
       await reportAll();

@@ -21,6 +21,8 @@ export interface KvBlock {
 export interface KvCacheOptions {
   capacityBlocks: number;
   enablePrefixCaching?: boolean;
+  /** Hashes forgotten by one allocation, in eviction order (feeds vLLM-style BlockRemoved events). */
+  onEvicted?(hashes: BlockHash[]): void;
 }
 
 export class KvCache {
@@ -30,8 +32,10 @@ export class KvCache {
   private readonly freeQueue = new Map<number, KvBlock>();
   private readonly cached = new Map<BlockHash, KvBlock>();
   private evictedBlocks = 0;
+  private readonly onEvicted: ((hashes: BlockHash[]) => void) | undefined;
 
   constructor(options: KvCacheOptions) {
+    this.onEvicted = options.onEvicted;
     if (!Number.isInteger(options.capacityBlocks) || options.capacityBlocks <= 0) {
       throw new Error(`capacityBlocks must be a positive integer, got ${options.capacityBlocks}`);
     }
@@ -102,28 +106,35 @@ export class KvCache {
       if (blocks.length === count) break;
       blocks.push(block);
     }
+    const evicted: BlockHash[] = [];
     for (const block of blocks) {
       this.freeQueue.delete(block.id);
       if (block.hash !== null) {
-        if (this.cached.get(block.hash) === block) this.cached.delete(block.hash);
+        if (this.cached.get(block.hash) === block) {
+          this.cached.delete(block.hash);
+          evicted.push(block.hash);
+        }
         block.hash = null;
         this.evictedBlocks++;
       }
       block.refCount = 1;
       block.readyAt = readyAt;
     }
+    if (evicted.length > 0) this.onEvicted?.(evicted);
     return blocks;
   }
 
   /**
    * Makes a full block addressable by its hash. If another block already holds the same content
    * (two sequences computed it concurrently) the first one stays canonical, as in vLLM.
+   * Returns whether the hash became newly addressable (what a BlockStored event reports).
    */
-  register(block: KvBlock, hash: BlockHash): void {
-    if (!this.enablePrefixCaching || block.hash !== null) return;
-    if (this.cached.has(hash)) return;
+  register(block: KvBlock, hash: BlockHash): boolean {
+    if (!this.enablePrefixCaching || block.hash !== null) return false;
+    if (this.cached.has(hash)) return false;
     block.hash = hash;
     this.cached.set(hash, block);
+    return true;
   }
 
   /**

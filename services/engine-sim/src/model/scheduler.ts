@@ -24,7 +24,13 @@ import {
   rootBlockHash,
 } from "./block-hash.js";
 import { KvCache } from "./kv-cache.js";
-import { createSequence, type EngineListener, type Sequence, type SequenceRequest } from "./sequence.js";
+import {
+  createSequence,
+  type EngineListener,
+  type Sequence,
+  type SequenceRequest,
+  sequenceTokens,
+} from "./sequence.js";
 
 export interface EngineModelConfig {
   blockSize: number;
@@ -79,6 +85,7 @@ export class EngineModel {
     this.cache = new KvCache({
       capacityBlocks: this.config.kvCapacityBlocks,
       enablePrefixCaching: this.config.enablePrefixCaching,
+      onEvicted: (hashes) => this.listener.onBlocksRemoved?.(hashes),
     });
     this.listener = listener;
   }
@@ -231,10 +238,35 @@ export class EngineModel {
   /** Gives hashes to the sequence's blocks that are full of computed tokens. */
   private registerFullBlocks(sequence: Sequence, computedTokens: number): void {
     const full = Math.min(Math.floor(computedTokens / this.config.blockSize), sequence.blockHashes.length);
-    for (let index = 0; index < full; index++) {
-      const block = sequence.blocks[index];
-      if (block && block.hash === null) this.cache.register(block, sequence.blockHashes[index] as BlockHash);
+    let runStart = -1;
+    for (let index = 0; index <= full; index++) {
+      const block = index < full ? sequence.blocks[index] : undefined;
+      const stored =
+        block !== undefined &&
+        block.hash === null &&
+        this.cache.register(block, sequence.blockHashes[index] as BlockHash);
+      if (stored && runStart < 0) runStart = index;
+      if (!stored && runStart >= 0) {
+        this.reportStored(sequence, runStart, index);
+        runStart = -1;
+      }
     }
+  }
+
+  /** One BlockStored-style report per run of consecutive newly cached blocks [from, to). */
+  private reportStored(sequence: Sequence, from: number, to: number): void {
+    if (!this.listener.onBlocksStored) return;
+    const { blockSize } = this.config;
+    const tokens = sequenceTokens(
+      sequence,
+      Math.max(0, to * blockSize - sequence.request.promptTokenIds.length),
+    );
+    this.listener.onBlocksStored(
+      sequence.blockHashes.slice(from, to),
+      from > 0 ? (sequence.blockHashes[from - 1] as BlockHash) : null,
+      tokens.slice(from * blockSize, to * blockSize),
+      blockSize,
+    );
   }
 
   private emitToken(sequence: Sequence, now: number): void {

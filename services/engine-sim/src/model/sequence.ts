@@ -68,6 +68,18 @@ export interface EngineListener {
   onToken?(sequence: Sequence, index: number, now: number, interTokenMs: number | null): void;
   onPreempted?(sequence: Sequence, now: number): void;
   onFinished?(sequence: Sequence, now: number, outcome: "completed" | "aborted"): void;
+  /**
+   * Full blocks became addressable by hash (vLLM's BlockStored): consecutive blocks of one
+   * sequence; `parentHash` is the hash before the first of them, null at the sequence start.
+   */
+  onBlocksStored?(
+    hashes: BlockHash[],
+    parentHash: BlockHash | null,
+    tokenIds: number[],
+    blockSize: number,
+  ): void;
+  /** Cached blocks were evicted and their hashes forgotten (vLLM's BlockRemoved). */
+  onBlocksRemoved?(hashes: BlockHash[]): void;
 }
 
 /** One listener that forwards every event to each of `listeners`, in order. */
@@ -84,6 +96,12 @@ export function combineListeners(...listeners: EngineListener[]): EngineListener
     },
     onFinished: (sequence, now, outcome) => {
       for (const listener of listeners) listener.onFinished?.(sequence, now, outcome);
+    },
+    onBlocksStored: (hashes, parentHash, tokenIds, blockSize) => {
+      for (const listener of listeners) listener.onBlocksStored?.(hashes, parentHash, tokenIds, blockSize);
+    },
+    onBlocksRemoved: (hashes) => {
+      for (const listener of listeners) listener.onBlocksRemoved?.(hashes);
     },
   };
 }

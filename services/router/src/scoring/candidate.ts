@@ -11,10 +11,53 @@ export interface Candidate {
   /** Engine-reported queue and batch sizes; undefined when the engine's metrics were not readable. */
   readonly waiting: number | undefined;
   readonly running: number | undefined;
+  /** Fraction of the engine's KV cache in use, 0..1. */
   readonly kvCacheUsage: number | undefined;
+  /** Static KV capacity in tokens from configuration, when known. */
+  readonly kvCapacityTokens: number | undefined;
   readonly eligible: boolean;
   /** Why a filter removed it; undefined for eligible candidates. */
   readonly filteredBecause: string | undefined;
+}
+
+/** What a caller without a running router (the routing simulation) supplies to build a Candidate. */
+export interface CandidateInit {
+  id: string;
+  model: string;
+  inFlight?: number;
+  waiting?: number;
+  running?: number;
+  kvCacheUsage?: number;
+  kvCapacityTokens?: number;
+  /** Defaults to true; false needs `filteredBecause`. */
+  eligible?: boolean;
+  filteredBecause?: string;
+}
+
+/**
+ * Builds a Candidate outside the router: the simulation's replicas have no URL, so a placeholder is
+ * used. Strategies read only `endpoint.id`, `endpoint.model` and the load fields.
+ */
+export function createCandidate(init: CandidateInit): Candidate {
+  const eligible = init.eligible ?? true;
+  return {
+    endpoint: {
+      id: init.id,
+      url: `http://${init.id}.invalid`,
+      model: init.model,
+      api: "openai",
+      aliases: [],
+      kvCapacityTokens: init.kvCapacityTokens,
+    },
+    health: eligible ? "healthy" : "unhealthy",
+    inFlight: init.inFlight ?? 0,
+    waiting: init.waiting,
+    running: init.running,
+    kvCacheUsage: init.kvCacheUsage,
+    kvCapacityTokens: init.kvCapacityTokens,
+    eligible,
+    filteredBecause: eligible ? undefined : (init.filteredBecause ?? "not eligible"),
+  };
 }
 
 /** A filter returns why a candidate cannot serve the request, or undefined to keep it. */
@@ -51,6 +94,7 @@ export function buildCandidates(
       waiting: endpoint.load.waiting,
       running: endpoint.load.running,
       kvCacheUsage: endpoint.load.kvCacheUsage,
+      kvCapacityTokens: endpoint.config.kvCapacityTokens,
       eligible: filteredBecause === undefined,
       filteredBecause,
     };

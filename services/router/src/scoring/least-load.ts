@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Candidate } from "./candidate.js";
-import type { RoutingRequest, Strategy, StrategyDecision } from "./strategy.js";
+import { type Strategy, type StrategyDecision, strategyPlugin } from "./strategy.js";
+import { formatNumber, RotatingTieBreak } from "./tie-break.js";
 
 export const leastLoadParamsSchema = z
   .object({
@@ -17,18 +18,14 @@ export const leastLoadParamsSchema = z
 
 export type LeastLoadParams = z.input<typeof leastLoadParamsSchema>;
 
-/** Scores closer than this are a tie; loads are small integers times weights, so this only absorbs float noise. */
-const tieTolerance = 1e-9;
-
 /**
- * Least load: load = w₁·in-flight (ours) + w₂·engine waiting + w₃·engine running; lowest wins. Ties
- * rotate per model so equal endpoints share traffic instead of the first one taking every request
- * while metrics lag (KubeAI's LeastLoad and AIBrix's least-request make the same choice).
+ * Least load: load = w₁·in-flight (ours) + w₂·engine waiting + w₃·engine running; lowest wins, ties
+ * rotate (KubeAI's LeastLoad and AIBrix's least-request make the same choice). The reported score is
+ * the load itself, lower wins.
  */
-export function createLeastLoad(params: unknown = {}): Strategy {
-  const { weights } = leastLoadParamsSchema.parse(params);
-  const nextTie = new Map<string, number>();
-
+export function createLeastLoad(params: z.output<typeof leastLoadParamsSchema>): Strategy {
+  const { weights } = params;
+  const tieBreak = new RotatingTieBreak();
   const loadOf = (candidate: Candidate) =>
     weights.inFlight * candidate.inFlight +
     weights.waiting * (candidate.waiting ?? 0) +
@@ -36,27 +33,31 @@ export function createLeastLoad(params: unknown = {}): Strategy {
 
   return {
     name: "least-load",
-    decide(request: RoutingRequest, candidates: readonly Candidate[]): StrategyDecision {
-      const scores = candidates.map((candidate) => ({
-        score: loadOf(candidate),
-        detail: describeLoad(candidate),
-      }));
-      const eligible = candidates.map((_, index) => index).filter((index) => candidates[index]!.eligible);
-      if (eligible.length === 0) throw new Error("least-load called without eligible candidates");
-      const best = Math.min(...eligible.map((index) => scores[index]!.score));
-      const tied = eligible.filter((index) => scores[index]!.score - best <= tieTolerance);
-      const turn = nextTie.get(request.model) ?? 0;
-      nextTie.set(request.model, (turn + 1) % Number.MAX_SAFE_INTEGER);
-      const chosenIndex = tied[turn % tied.length]!;
-      const tie = tied.length > 1 ? ` (tied with ${tied.length - 1} more, rotating)` : "";
+    decide(_request, candidates): StrategyDecision {
+      const scores = candidates.map(loadOf);
+      const chosenIndex = tieBreak.pick(scores, (index) => candidates[index]!.eligible, "min");
+      if (chosenIndex < 0) throw new Error("least-load called without eligible candidates");
+      const ties = tieBreak.lastTies;
       return {
         chosen: candidates[chosenIndex]!,
+        chosenIndex,
         scores,
-        reason: `least load ${formatNumber(best)} of ${eligible.length} healthy: ${scores[chosenIndex]!.detail}${tie}`,
+        explain() {
+          const details = candidates.map(describeLoad);
+          const healthy = candidates.filter((candidate) => candidate.eligible).length;
+          const tie = ties > 1 ? ` (tied with ${ties - 1} more, rotating)` : "";
+          const best = formatNumber(scores[chosenIndex]!);
+          return {
+            reason: `least load ${best} of ${healthy} healthy: ${details[chosenIndex]}${tie}`,
+            details,
+          };
+        },
       };
     },
   };
 }
+
+export const leastLoadPlugin = strategyPlugin(leastLoadParamsSchema, createLeastLoad);
 
 function describeLoad(candidate: Candidate): string {
   const engine =
@@ -64,8 +65,4 @@ function describeLoad(candidate: Candidate): string {
       ? "no engine metrics"
       : `waiting ${formatNumber(candidate.waiting ?? 0)}, running ${formatNumber(candidate.running ?? 0)}`;
   return `in-flight ${candidate.inFlight}, ${engine}`;
-}
-
-function formatNumber(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }

@@ -6,7 +6,9 @@ import { EndpointTable } from "../../src/endpoints/endpoint-table.js";
 import { InFlightTracker } from "../../src/endpoints/in-flight-tracker.js";
 import { createRouterMetrics } from "../../src/observability/router-metrics.js";
 import { Router } from "../../src/routing/router.js";
-import { createLeastLoad, type LeastLoadParams } from "../../src/scoring/least-load.js";
+import type { Strategy } from "../../src/scoring/strategy.js";
+import { createStrategy } from "../../src/scoring/strategy-registry.js";
+import { singleStrategy } from "../../src/scoring/strategy-selector.js";
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
@@ -33,7 +35,14 @@ export function endpoint(id: string, model: string, extra: Partial<EndpointConfi
 /** A Router over real collaborators, with every endpoint marked healthy unless told otherwise. */
 export function routerFixture(
   configs: EndpointConfig[],
-  options: { params?: LeastLoadParams; timeoutMs?: number; markHealthy?: boolean } = {},
+  options: {
+    strategy?: string;
+    params?: unknown;
+    timeoutMs?: number;
+    markHealthy?: boolean;
+    /** A ready-made strategy; wins over `strategy`/`params`. */
+    instance?: Strategy;
+  } = {},
 ) {
   const clock = new ManualClock();
   const registry = new Registry();
@@ -41,8 +50,9 @@ export function routerFixture(
   if (options.markHealthy ?? true) for (const state of table.all()) state.health.checkPassed();
   const inFlight = new InFlightTracker(options.timeoutMs ?? 60_000, clock);
   const metrics = createRouterMetrics(registry, { table, inFlight });
-  const strategy = createLeastLoad(options.params ?? {});
-  const router = new Router({ table, inFlight, strategy, metrics, logger: silentLogger() });
+  const strategy = options.instance ?? createStrategy(options.strategy ?? "least-load", options.params ?? {});
+  const strategies = singleStrategy(strategy);
+  const router = new Router({ table, inFlight, strategies, metrics, logger: silentLogger() });
   const state = (id: string) => table.get(id)!;
-  return { router, table, inFlight, clock, registry, state };
+  return { router, table, inFlight, clock, registry, state, strategy };
 }

@@ -1,0 +1,60 @@
+import type { ModelRuleConfig } from "./model-routing-config.js";
+
+/** What model routing looks at in a request: the fields of RouteRequest it needs. */
+export interface ModelRequest {
+  /** The model name, alias, tier or route the client sent. */
+  model: string;
+  tenantId?: string;
+  /** The prompt as the engine will see it (chat messages rendered as `role: content` lines). */
+  prompt?: string;
+  /** Estimated prompt tokens; 0 or absent means "estimate from the prompt". */
+  promptTokens?: number;
+  metadata?: Readonly<Record<string, string>>;
+}
+
+export interface CompiledRule {
+  /** `rule "name"` or `rule N` (1-based), for reasons. */
+  readonly label: string;
+  readonly tier: string;
+  matches(request: ModelRequest, promptTokens: number): boolean;
+}
+
+export function compileRule(rule: ModelRuleConfig, index: number): CompiledRule {
+  const tenants = rule.tenants ? new Set(rule.tenants) : undefined;
+  const metadata = rule.metadata ? Object.entries(rule.metadata) : undefined;
+  // Validated at load (model-routing-config.ts), so construction cannot throw here.
+  const pattern = rule.pattern === undefined ? undefined : new RegExp(rule.pattern, rule.patternFlags);
+  const { minPromptTokens: min, maxPromptTokens: max } = rule;
+  return {
+    label: rule.name === undefined ? `rule ${index + 1}` : `rule "${rule.name}"`,
+    tier: rule.tier,
+    // Cheapest conditions first: the regex runs only when everything else already matched.
+    matches(request, promptTokens) {
+      if (tenants && !tenants.has(request.tenantId ?? "")) return false;
+      if (min !== undefined && promptTokens < min) return false;
+      if (max !== undefined && promptTokens > max) return false;
+      if (metadata?.some(([key, value]) => request.metadata?.[key] !== value)) return false;
+      return pattern === undefined || pattern.test(request.prompt ?? "");
+    },
+  };
+}
+
+/** The gateway's estimate (about four characters per token) when the caller sent none. */
+export function estimatedPromptTokens(request: ModelRequest): number {
+  if (request.promptTokens !== undefined && request.promptTokens > 0) return request.promptTokens;
+  return Math.ceil((request.prompt ?? "").length / 4);
+}
+
+/**
+ * The text the classifiers see: the last user turn of a rendered chat (the gateway renders messages
+ * as `role: content` lines), else the whole prompt; capped to its last `maxChars` characters so that
+ * a long system prompt or document context neither dominates the features nor the cost.
+ */
+export function classificationText(prompt: string, maxChars: number): string {
+  const marker = "user: ";
+  const lastTurn = prompt.lastIndexOf(`\n${marker}`);
+  let text = prompt;
+  if (lastTurn >= 0) text = prompt.slice(lastTurn + 1 + marker.length);
+  else if (prompt.startsWith(marker)) text = prompt.slice(marker.length);
+  return text.length > maxChars ? text.slice(text.length - maxChars) : text;
+}

@@ -1,0 +1,40 @@
+import type { RoutingConfig } from "../config.js";
+import type { Strategy, StrategyDeps } from "./strategy.js";
+import { createStrategy, defaultStrategyDeps } from "./strategy-registry.js";
+
+/** Who picks the strategy for a model; the Router needs only this. */
+export interface StrategySource {
+  forModel(model: string): Strategy;
+}
+
+/**
+ * One strategy instance per model, built on first use from the routing configuration. Per model
+ * because strategies keep state (prefix indexes, rotation counters) that means nothing across models.
+ */
+export class StrategySelector implements StrategySource {
+  private readonly byModel = new Map<string, Strategy>();
+
+  constructor(
+    private readonly routing: RoutingConfig,
+    /** least-load's params from the top-level `weights`, used unless routing.params names least-load. */
+    private readonly legacyLeastLoadParams: unknown = {},
+    private readonly deps: StrategyDeps = defaultStrategyDeps,
+  ) {}
+
+  forModel(model: string): Strategy {
+    let strategy = this.byModel.get(model);
+    if (strategy === undefined) {
+      const choice = this.routing.models[model];
+      const name = choice?.strategy ?? this.routing.defaultStrategy;
+      const shared = this.routing.params[name] ?? (name === "least-load" ? this.legacyLeastLoadParams : {});
+      strategy = createStrategy(name, choice?.params ?? shared, this.deps);
+      this.byModel.set(model, strategy);
+    }
+    return strategy;
+  }
+}
+
+/** Every model routed by the same strategy instance (tests, simple embeddings). */
+export function singleStrategy(strategy: Strategy): StrategySource {
+  return { forModel: () => strategy };
+}

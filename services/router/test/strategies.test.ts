@@ -1,0 +1,206 @@
+import { describe, expect, it } from "vitest";
+import { type Candidate, type CandidateInit, createCandidate } from "../src/scoring/candidate.js";
+import type { RoutingRequest, Strategy } from "../src/scoring/strategy.js";
+import { createStrategy } from "../src/scoring/strategy-registry.js";
+
+let sequence = 0;
+const request = (prompt: string, promptTokens = 0): RoutingRequest => ({
+  requestId: `r-${++sequence}`,
+  model: "m",
+  tenantId: "t",
+  prompt,
+  promptTokens,
+});
+const fleet = (count: number, extra: (index: number) => Partial<CandidateInit> = () => ({})): Candidate[] =>
+  Array.from({ length: count }, (_, index) =>
+    createCandidate({ id: `e${index}`, model: "m", ...extra(index) }),
+  );
+
+/** Decides and commits, as the router does; returns the chosen endpoint id. */
+function route(strategy: Strategy, routed: RoutingRequest, candidates: readonly Candidate[]): string {
+  const decision = strategy.decide(routed, candidates);
+  strategy.onRouted?.(routed, decision.chosen.endpoint.id);
+  return decision.chosen.endpoint.id;
+}
+
+describe("round-robin", () => {
+  it("rotates over eligible candidates only", () => {
+    const strategy = createStrategy("round-robin");
+    const candidates = fleet(3, (index) => (index === 1 ? { eligible: false } : {}));
+    expect(Array.from({ length: 4 }, () => route(strategy, request("x"), candidates))).toEqual([
+      "e0",
+      "e2",
+      "e0",
+      "e2",
+    ]);
+  });
+});
+
+describe("prefix-hash (CHWBL)", () => {
+  const prompt = (user: number) => `user ${user}: ${"shared context ".repeat(10)}`;
+
+  it("sends the same 100-character prefix to the same endpoint while loads are even", () => {
+    const strategy = createStrategy("prefix-hash");
+    const candidates = fleet(8);
+    const first = route(strategy, request(prompt(1)), candidates);
+    expect(route(strategy, request(`${prompt(1)} and a different ending`), candidates)).toBe(first);
+    const owners = new Set(
+      Array.from({ length: 40 }, (_, user) => route(strategy, request(prompt(user)), candidates)),
+    );
+    expect(owners.size).toBeGreaterThan(4); // different prefixes spread over the ring
+  });
+
+  it("never lets an endpoint's load pass the bound ((total + 1) / n) × 1.25", () => {
+    const strategy = createStrategy("prefix-hash");
+    const inFlight = new Map<string, number>();
+    for (let step = 0; step < 400; step++) {
+      const candidates = fleet(8, (index) => ({ inFlight: inFlight.get(`e${index}`) ?? 0 }));
+      const total = candidates.reduce((sum, candidate) => sum + candidate.inFlight, 0);
+      const bound = ((total + 1) / 8) * 1.25;
+      const chosen = route(strategy, request(prompt(7)), candidates); // one hot prefix
+      const load = inFlight.get(chosen) ?? 0;
+      // While some endpoint is within the bound, the chosen one is; otherwise (only at the very start,
+      // when (0 + 1) / 8 × 1.25 < 1) KubeAI falls back to the first endpoint on the ring.
+      if (candidates.some((candidate) => candidate.inFlight + 1 <= bound))
+        expect(load + 1).toBeLessThanOrEqual(bound);
+      inFlight.set(chosen, load + 1);
+    }
+    expect(Math.max(...inFlight.values())).toBeLessThanOrEqual((401 / 8) * 1.25);
+    expect(inFlight.size).toBe(8); // the hot prefix spilled over every endpoint
+  });
+
+  it("explains the walk past loaded endpoints", () => {
+    const strategy = createStrategy("prefix-hash", { loadFactor: 1 });
+    const idle = fleet(2);
+    const owner = strategy.decide(request("p"), idle).chosenIndex;
+    const loaded = fleet(2, (index) => ({ inFlight: index === owner ? 5 : 0 }));
+    const decision = strategy.decide(request("p"), loaded);
+    expect(decision.chosenIndex).toBe(1 - owner);
+    expect(decision.explain().reason).toMatch(
+      /^prefix-hash: ring owner after \d+ step\(s\) past loaded endpoints/,
+    );
+  });
+});
+
+describe("cache-aware (SGLang)", () => {
+  const long = "system prompt for the support bot. ".repeat(4);
+
+  it("routes a prefix match above 0.3 to the worker that has it", () => {
+    const strategy = createStrategy("cache-aware");
+    const candidates = fleet(3);
+    const first = route(strategy, request(`${long} question one`), candidates);
+    const decision = strategy.decide(request(`${long} question two`), candidates);
+    expect(decision.chosen.endpoint.id).toBe(first);
+    expect(decision.explain().reason).toMatch(/^cache-aware: prefix match 0\.\d+ > 0\.3$/);
+  });
+
+  it("below the threshold picks the worker with the smallest tree", () => {
+    const strategy = createStrategy("cache-aware");
+    const candidates = fleet(3);
+    const used = [
+      route(strategy, request("a".repeat(300)), candidates),
+      route(strategy, request("b".repeat(200)), candidates),
+    ];
+    const empty = ["e0", "e1", "e2"].find((id) => !used.includes(id));
+    // "a" matches only 10 of 100 characters (0.1 ≤ 0.3): the empty tree wins over the match.
+    const decision = strategy.decide(request(`${"a".repeat(10)}${"c".repeat(90)}`), candidates);
+    expect(new Set(used).size).toBe(2);
+    expect(decision.chosen.endpoint.id).toBe(empty);
+    expect(decision.explain().reason).toContain("smallest tree 0 chars");
+  });
+
+  it("goes to the shortest queue only when imbalance passes both thresholds (abs 64 and rel 1.5)", () => {
+    const strategy = createStrategy("cache-aware");
+    const owner = route(strategy, request(long), fleet(2));
+    const other = owner === "e0" ? "e1" : "e0";
+    const loads = (ownerLoad: number, otherLoad: number) =>
+      fleet(2, (index) => ({ inFlight: `e${index}` === owner ? ownerLoad : otherLoad }));
+    // abs 64 exceeded but 100 ≤ 1.5 × 70: still balanced, cache wins.
+    expect(strategy.decide(request(long), loads(134, 70)).chosen.endpoint.id).toBe(owner);
+    // 65 > 64 and 66 > 1.5 × 1: imbalanced, shortest queue.
+    const decision = strategy.decide(request(long), loads(66, 1));
+    expect(decision.chosen.endpoint.id).toBe(other);
+    expect(decision.explain().reason).toMatch(/^cache-aware: imbalanced/);
+  });
+});
+
+describe("kv-aware", () => {
+  const doc = "tenant document with a long shared context. ".repeat(100); // 4,400 chars ≈ 1,100 tokens
+
+  it("prefers the replica holding the prefix, and says how much was cached", () => {
+    const strategy = createStrategy("kv-aware");
+    const candidates = fleet(4);
+    const owner = route(strategy, request(`${doc} first question`), candidates);
+    const decision = strategy.decide(request(`${doc} second question`, 1_105), candidates);
+    expect(decision.chosen.endpoint.id).toBe(owner);
+    expect(decision.explain().reason).toMatch(
+      /^kv-aware: est\. TTFT [\d.]+ ms \(cached 1089\/1105 tokens, queue 0\)$/,
+    );
+    expect(decision.scores[decision.chosenIndex]).toBeLessThan(
+      decision.scores[(decision.chosenIndex + 1) % 4]!,
+    );
+  });
+
+  it("leaves the cached replica once its queue costs more than the prefill it saves", () => {
+    const strategy = createStrategy("kv-aware", { queuedRequestMs: 30, loadFactor: 100 });
+    const owner = route(strategy, request(doc), fleet(2));
+    const withQueue = (queued: number) =>
+      fleet(2, (index) => ({ waiting: `e${index}` === owner ? queued : 0 }));
+    // Cache saves 1,088 tokens × 0.1 ms ≈ 109 ms of prefill; each queued request costs 30 ms.
+    expect(strategy.decide(request(doc), withQueue(3)).chosen.endpoint.id).toBe(owner);
+    const decision = strategy.decide(request(doc), withQueue(4));
+    expect(decision.chosen.endpoint.id).not.toBe(owner);
+    expect(decision.explain().details[decision.chosenIndex === 0 ? 1 : 0]).toMatch(/queue 4 × 30 ms/);
+  });
+
+  it("caps a hot prefix at loadFactor × mean load", () => {
+    const strategy = createStrategy("kv-aware", { queuedRequestMs: 0, runningRequestMs: 0 });
+    const owner = route(strategy, request(doc), fleet(4));
+    // Owner at 5 in flight, others at 1: (8 + 1) / 4 × 1.5 = 3.375 < 6, so the owner is skipped.
+    const candidates = fleet(4, (index) => ({ inFlight: `e${index}` === owner ? 5 : 1 }));
+    const decision = strategy.decide(request(doc), candidates);
+    expect(decision.chosen.endpoint.id).not.toBe(owner);
+    expect(decision.explain().details[candidates.findIndex((c) => c.endpoint.id === owner)]).toContain(
+      "over load cap",
+    );
+  });
+
+  it("spreads cold requests: no prefix anywhere goes to the least loaded, ties to the emptiest index", () => {
+    const strategy = createStrategy("kv-aware");
+    const picks = Array.from({ length: 4 }, (_, user) =>
+      route(strategy, request(`user ${user} ${"x".repeat(200)}`), fleet(4)),
+    );
+    expect(new Set(picks).size).toBe(4);
+    const busy = fleet(4, (index) => ({ waiting: index === 3 ? 0 : 2 }));
+    const decision = strategy.decide(request(`cold ${"y".repeat(200)}`), busy);
+    expect(decision.chosen.endpoint.id).toBe("e3");
+    expect(decision.explain().reason).toMatch(
+      /no cached prefix \(3 blocks\) anywhere, least loaded: queue 0/,
+    );
+  });
+
+  it("learns the per-request service time from reports", () => {
+    const strategy = createStrategy("kv-aware", { initialUncachedTokens: 0 });
+    const before = strategy.decide(
+      request("q"),
+      fleet(1, () => ({ waiting: 1 })),
+    ).scores[0]!;
+    for (let index = 0; index < 50; index++) {
+      const routed = request("q");
+      route(strategy, routed, fleet(1));
+      strategy.onReport?.({
+        requestId: routed.requestId,
+        endpointId: "e0",
+        promptTokens: 1000,
+        cachedTokens: 0,
+        outcome: "success",
+      });
+    }
+    expect(
+      strategy.decide(
+        request("q"),
+        fleet(1, () => ({ waiting: 1 })),
+      ).scores[0]!,
+    ).toBeGreaterThan(before + 50);
+  });
+});
