@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { modelRoutingConfigSchema } from "./models/index.js";
 import { inTreeStrategies } from "./scoring/strategy-registry.js";
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -150,6 +151,8 @@ export const routerConfigSchema = z
       .strict()
       .prefault({}),
     routing: routingSchema.prefault({}),
+    /** Model routing: aliases, tiers and virtual models (e.g. `auto`) resolved before replica choice. */
+    models: modelRoutingConfigSchema.prefault({}),
     /** least-load's weights, kept at top level for compatibility; `routing.params["least-load"]` wins. */
     weights: z
       .object({ inFlight: weight.default(1), waiting: weight.default(1), running: weight.default(1) })

@@ -16,6 +16,7 @@ import { EndpointTable, type EndpointTransitionListener } from "./endpoints/endp
 import { EngineProbe } from "./endpoints/engine-probe.js";
 import { HealthChecker } from "./endpoints/health-checker.js";
 import { InFlightTracker } from "./endpoints/in-flight-tracker.js";
+import { ModelRouter } from "./models/index.js";
 import { createRouterMetrics } from "./observability/router-metrics.js";
 import { Router } from "./routing/router.js";
 import { routerServiceImpl } from "./routing/router-grpc.js";
@@ -53,7 +54,12 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
     const inFlight = new InFlightTracker(config.inFlight.timeoutMs, deps.clock ?? systemClock);
     const metrics = createRouterMetrics(registry, { table, inFlight });
     const strategies = new StrategySelector(config.routing, { weights: config.weights });
-    const router = new Router({ table, inFlight, strategies, metrics, logger });
+    // Throws a ConfigError naming `models.` paths when tiers point at models no endpoint serves.
+    const models = ModelRouter.create(config.models, {
+      isServed: (name) => table.resolveModel(name) !== undefined,
+    });
+    lifecycle.add("model router", () => models.close());
+    const router = new Router({ table, inFlight, strategies, models, metrics, logger });
 
     const ops = await startOpsServer({
       port: config.ops.port,

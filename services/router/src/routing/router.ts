@@ -3,12 +3,17 @@ import { type Logger, StrataError } from "@strata/kit";
 import { routerV1 } from "@strata/proto";
 import type { EndpointTable } from "../endpoints/endpoint-table.js";
 import type { InFlightTracker } from "../endpoints/in-flight-tracker.js";
+import type { ModelRouter } from "../models/index.js";
 import type { RouterMetrics } from "../observability/router-metrics.js";
 import { buildCandidates, type Candidate } from "../scoring/candidate.js";
 import type { RoutingOutcome, RoutingRequest } from "../scoring/strategy.js";
 import type { StrategySource } from "../scoring/strategy-selector.js";
 
-type RouteInput = Pick<routerV1.RouteRequest, "requestId" | "model" | "tenantId" | "prompt" | "promptTokens">;
+type RouteInput = Pick<
+  routerV1.RouteRequest,
+  "requestId" | "model" | "tenantId" | "prompt" | "promptTokens"
+> &
+  Partial<Pick<routerV1.RouteRequest, "metadata">>;
 type ReportInput = Pick<routerV1.ReportRequest, "requestId" | "endpointId" | "outcome"> &
   Partial<Pick<routerV1.ReportRequest, "promptTokens" | "cachedTokens">>;
 type RouteOutput = MessageInitShape<typeof routerV1.RouteResponseSchema>;
@@ -18,6 +23,8 @@ export interface RouterDeps {
   table: Pick<EndpointTable, "all" | "get" | "resolveModel" | "models">;
   inFlight: Pick<InFlightTracker, "begin" | "end" | "count">;
   strategies: StrategySource;
+  /** Resolves aliases, tiers and virtual models (rules, classifier) to a served model. */
+  models: Pick<ModelRouter, "resolveSync">;
   metrics: Pick<RouterMetrics, "decisions" | "reports">;
   logger: Logger;
 }
@@ -39,7 +46,16 @@ export class Router {
       // Without an id the request could never be reported back, and its in-flight count would leak.
       throw new StrataError("invalid_request", "request_id is required", { param: "request_id" });
     }
-    const model = this.deps.table.resolveModel(request.model);
+    // The LLM classifier is not consulted here (routing stays synchronous); rules and the in-process
+    // classifier decide, and unknown names throw model_not_found.
+    const resolution = this.deps.models.resolveSync({
+      model: request.model,
+      tenantId: request.tenantId,
+      prompt: request.prompt,
+      promptTokens: request.promptTokens,
+      metadata: request.metadata ?? {},
+    });
+    const model = this.deps.table.resolveModel(resolution.model);
     if (model === undefined) {
       // Name only what the caller sent: the list of served models may be other tenants' business.
       throw new StrataError("model_not_found", `model "${request.model}" is not served`, { param: "model" });
@@ -74,6 +90,8 @@ export class Router {
       model,
       strategy: strategy.name,
       reason,
+      fallbacks: [...resolution.fallbacks],
+      modelReason: resolution.reason,
       candidates: candidates.map((candidate, index) =>
         toCandidateScore(candidate, scores[index]!, details[index] ?? ""),
       ),

@@ -4,6 +4,7 @@ import { type EndpointConfig, endpointConfigSchema } from "../../src/config.js";
 import type { HealthPolicy } from "../../src/endpoints/endpoint-health.js";
 import { EndpointTable } from "../../src/endpoints/endpoint-table.js";
 import { InFlightTracker } from "../../src/endpoints/in-flight-tracker.js";
+import { ModelRouter } from "../../src/models/index.js";
 import { createRouterMetrics } from "../../src/observability/router-metrics.js";
 import { Router } from "../../src/routing/router.js";
 import type { Strategy } from "../../src/scoring/strategy.js";
@@ -42,6 +43,8 @@ export function routerFixture(
     markHealthy?: boolean;
     /** A ready-made strategy; wins over `strategy`/`params`. */
     instance?: Strategy;
+    /** Model-routing config (aliases, tiers, routes); none by default. */
+    models?: unknown;
   } = {},
 ) {
   const clock = new ManualClock();
@@ -52,7 +55,10 @@ export function routerFixture(
   const metrics = createRouterMetrics(registry, { table, inFlight });
   const strategy = options.instance ?? createStrategy(options.strategy ?? "least-load", options.params ?? {});
   const strategies = singleStrategy(strategy);
-  const router = new Router({ table, inFlight, strategies, metrics, logger: silentLogger() });
+  const models = ModelRouter.create(options.models ?? {}, {
+    isServed: (name) => table.resolveModel(name) !== undefined,
+  });
+  const router = new Router({ table, inFlight, strategies, models, metrics, logger: silentLogger() });
   const state = (id: string) => table.get(id)!;
   return { router, table, inFlight, clock, registry, state, strategy };
 }
