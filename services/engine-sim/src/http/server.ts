@@ -35,29 +35,30 @@ const metrics: Handler = async (context, _request, response) => {
   sendText(response, 200, await context.registry.metrics(), context.registry.contentType);
 };
 
-const VLLM_ROUTES: Record<string, Route> = {
+/** Served by both engines: TGI also speaks OpenAI's API, and both have health and metrics. */
+const SHARED_ROUTES: Record<string, Route> = {
   "/v1/chat/completions": { method: "POST", handler: handleChatCompletions, generation: true },
   "/v1/completions": { method: "POST", handler: handleCompletions, generation: true },
-  "/v1/models": { method: "GET", handler: handleVllmModels },
-  "/tokenize": { method: "POST", handler: handleVllmTokenize },
-  "/version": { method: "GET", handler: handleVllmVersion },
   "/health": { method: "GET", handler: health },
   "/ping": { method: "GET", handler: health },
   "/metrics": { method: "GET", handler: metrics },
 };
 
+const VLLM_ROUTES: Record<string, Route> = {
+  ...SHARED_ROUTES,
+  "/v1/models": { method: "GET", handler: handleVllmModels },
+  "/tokenize": { method: "POST", handler: handleVllmTokenize },
+  "/version": { method: "GET", handler: handleVllmVersion },
+};
+
 const TGI_ROUTES: Record<string, Route> = {
+  ...SHARED_ROUTES,
   "/generate": { method: "POST", handler: handleTgiGenerate, generation: true },
   "/generate_stream": { method: "POST", handler: handleTgiGenerateStream, generation: true },
   "/": { method: "POST", handler: (c, q, r) => handleTgiGenerate(c, q, r, true), generation: true },
-  "/v1/chat/completions": { method: "POST", handler: handleChatCompletions, generation: true },
-  "/v1/completions": { method: "POST", handler: handleCompletions, generation: true },
   "/v1/models": { method: "GET", handler: handleTgiModels },
   "/info": { method: "GET", handler: handleTgiInfo },
   "/tokenize": { method: "POST", handler: handleTgiTokenize },
-  "/health": { method: "GET", handler: health },
-  "/ping": { method: "GET", handler: health },
-  "/metrics": { method: "GET", handler: metrics },
 };
 
 export function createEngineServer(context: EngineContext): Server {
