@@ -1,10 +1,10 @@
-import { randomUUID } from "node:crypto";
 import type { CallContext, ServiceClient, ServiceImpl } from "@strata/kit";
 import type { gatewayV1, routerV1 } from "@strata/proto";
 import type { ApiKeyStore } from "../auth/api-key-store.js";
 import { routeHeader } from "../http/route-header.js";
 import { type Operation, validateRequest } from "../openai/request-schemas.js";
 import type { CompletionPipeline, CompletionResult } from "../pipeline/completion-pipeline.js";
+import { newRequestId } from "../pipeline/request-id.js";
 import { chatBody, completionBody, errorFromHttp, usageMessage } from "./proto-mapping.js";
 
 export interface GatewayServiceDeps {
@@ -23,7 +23,7 @@ export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gat
   async function run(operation: Operation, body: unknown, context: CallContext): Promise<CompletionResult> {
     const auth = await authenticate(context);
     const request = validateRequest(operation, body);
-    const requestId = `req_${randomUUID().replaceAll("-", "")}`;
+    const requestId = newRequestId();
     const result = await deps.pipeline.execute({
       operation,
       request,

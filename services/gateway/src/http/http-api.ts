@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Logger, type ServiceClient, StrataError, toStrataError } from "@strata/kit";
@@ -6,6 +5,7 @@ import type { routerV1 } from "@strata/proto";
 import type { ApiKeyStore } from "../auth/api-key-store.js";
 import { type Operation, validateRequest } from "../openai/request-schemas.js";
 import type { CompletionPipeline } from "../pipeline/completion-pipeline.js";
+import { newRequestId } from "../pipeline/request-id.js";
 import { parseJsonBody, readBody } from "./read-body.js";
 import { routeHeader } from "./route-header.js";
 import { sendError, sendJson } from "./send.js";
@@ -28,7 +28,7 @@ export function createHttpApi(
   deps: HttpApiDeps,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
-    const requestId = `req_${randomUUID().replaceAll("-", "")}`;
+    const requestId = newRequestId();
     response.setHeader("x-request-id", requestId);
     dispatch(deps, request, response, requestId).catch((error: unknown) => {
       const strataError = toStrataError(error);
