@@ -9,6 +9,10 @@ import {
   StrataError,
   silentLogger,
 } from "../src/index.js";
+import { eventually } from "../src/testing/wait-for.js";
+
+/** How long the server side is given to observe a cancel or a report. */
+const settle = { timeoutMs: 2_000, intervalMs: 10 };
 
 type RouterImpl = ServiceImpl<typeof routerV1.RouterService>;
 
@@ -57,18 +61,6 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
-}
-
-async function eventually(assertion: () => void, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 }
 
 describe("bidirectional streaming over real sockets", () => {
@@ -131,7 +123,7 @@ describe("bidirectional streaming over real sockets", () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     call.cancel();
     expect(await outcome).toMatchObject({ code: "client_closed" });
-    await eventually(() => expect(seen.cancelled).toBe(1));
+    await eventually(() => expect(seen.cancelled).toBe(1), settle);
   });
 
   it("cancels through the AbortSignal option", async () => {
@@ -142,7 +134,7 @@ describe("bidirectional streaming over real sockets", () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     abort.abort();
     expect(await outcome).toMatchObject({ code: "client_closed" });
-    await eventually(() => expect(seen.cancelled).toBe(2));
+    await eventually(() => expect(seen.cancelled).toBe(2), settle);
   });
 
   it("carries many interleaved messages in both directions, honouring backpressure", async () => {
@@ -163,7 +155,7 @@ describe("bidirectional streaming over real sockets", () => {
     expect(byId.size).toBe(total + 1);
     expect(byId.get("r3")).toBe("held");
     expect(byId.get("r4")).toBe("m4");
-    await eventually(() => expect(seen.reports).toContain(`r${total - 2}`));
+    await eventually(() => expect(seen.reports).toContain(`r${total - 2}`), settle);
   });
 });
 

@@ -1,19 +1,14 @@
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../src/testing/wait-for.js";
 import { DealerSocket, PubSocket, RouterSocket, SubSocket } from "../src/zmq/index.js";
+
+const within = { timeoutMs: 5_000, intervalMs: 10 };
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 async function startPub(options = {}) {
   const pub = await PubSocket.bind("tcp://127.0.0.1:0", options);
@@ -33,7 +28,7 @@ describe("PUB/SUB over real sockets", () => {
     const pub = await startPub();
     const kv = startSub(pub.port, "kv@");
     const other = startSub(pub.port, "metrics");
-    await waitUntil(() => pub.subscriberCount === 2);
+    await waitFor(() => pub.subscriberCount === 2, within);
     pub.send([Buffer.from("kv@a@model"), Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), Buffer.alloc(300, 9)]);
     pub.send([Buffer.from("metrics"), Buffer.from("x")]);
     const first = await kv.receive();
@@ -44,11 +39,11 @@ describe("PUB/SUB over real sockets", () => {
   it("stops delivering after unsubscribe", async () => {
     const pub = await startPub();
     const sub = startSub(pub.port, "a");
-    await waitUntil(() => pub.subscriberCount === 1);
+    await waitFor(() => pub.subscriberCount === 1, within);
     sub.unsubscribe("a");
-    await waitUntil(() => pub.subscriberCount === 0);
+    await waitFor(() => pub.subscriberCount === 0, within);
     sub.subscribe("b");
-    await waitUntil(() => pub.subscriberCount === 1);
+    await waitFor(() => pub.subscriberCount === 1, within);
     pub.send([Buffer.from("a1")]);
     pub.send([Buffer.from("b1")]);
     expect((await sub.receive()).value?.[0]?.toString()).toBe("b1");
@@ -58,12 +53,12 @@ describe("PUB/SUB over real sockets", () => {
     const pub = await PubSocket.bind("tcp://127.0.0.1:0");
     const port = pub.port;
     const sub = startSub(port, "");
-    await waitUntil(() => pub.subscriberCount === 1);
+    await waitFor(() => pub.subscriberCount === 1, within);
     await pub.close();
-    await waitUntil(() => !sub.connected);
+    await waitFor(() => !sub.connected, within);
     const again = await PubSocket.bind(`tcp://127.0.0.1:${port}`);
     closers.push(() => again.close());
-    await waitUntil(() => again.subscriberCount === 1);
+    await waitFor(() => again.subscriberCount === 1, within);
     again.send([Buffer.from("after")]);
     expect((await sub.receive()).value?.[0]?.toString()).toBe("after");
   });
@@ -73,7 +68,7 @@ describe("PUB/SUB over real sockets", () => {
     // Sending 1 MiB messages without yielding to the event loop outruns the socket: everything
     // past the high-water mark must be dropped rather than queued in the publisher's memory.
     startSub(pub.port, "");
-    await waitUntil(() => pub.subscriberCount === 1);
+    await waitFor(() => pub.subscriberCount === 1, within);
     const big = Buffer.alloc(1024 * 1024);
     for (let index = 0; index < 200 && pub.dropped === 0; index++) {
       pub.send([Buffer.from("t"), big]);

@@ -39,16 +39,10 @@ export function metricValue(
   return undefined;
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export type JsonBody = any;
 
 export function json(response: Response): Promise<JsonBody> {
   return response.json();
 }
+
+export { waitFor } from "@strata/kit/testing";

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type EngineSim, formatBlockHash, hashTokenBlocks, startEngineSim } from "../src/index.js";
 import { post, waitFor } from "./helpers.js";
 
+const within = { timeoutMs: 5_000, intervalMs: 10 };
+
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
@@ -33,7 +35,7 @@ async function subscribe(engine: EngineSim) {
   const sub = new SubSocket(`tcp://127.0.0.1:${engine.kvEvents?.port}`, { reconnectMinMs: 20 });
   sub.subscribe("kv@");
   closers.push(() => sub.close());
-  await waitFor(() => sub.connected);
+  await waitFor(() => sub.connected, within);
   // The subscription travels after the handshake; give the PUB a moment to register it.
   await new Promise((resolve) => setTimeout(resolve, 50));
   return sub;
@@ -101,7 +103,7 @@ describe("engine-sim KV events", () => {
     const engine = await start();
     await (await post(`${engine.url}/v1/completions`, { prompt: long("a"), max_tokens: 1 })).text();
     await (await post(`${engine.url}/v1/completions`, { prompt: long("b"), max_tokens: 1 })).text();
-    await waitFor(() => (engine.kvEvents?.sequence ?? 0n) >= 2n);
+    await waitFor(() => (engine.kvEvents?.sequence ?? 0n) >= 2n, within);
     const dealer = new DealerSocket(`tcp://127.0.0.1:${engine.kvEvents?.replayPort}`);
     closers.push(() => dealer.close());
     const start1 = Buffer.alloc(8);

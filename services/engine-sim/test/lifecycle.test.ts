@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { startEngineSim } from "../src/index.js";
 import { json, metricValue, post, waitFor } from "./helpers.js";
 
+const within = { timeoutMs: 5_000, intervalMs: 10 };
+
 describe("scripted mode", () => {
   it("answers from a YAML script, first match wins, on the last user message", async () => {
     const dir = await mkdtemp(join(tmpdir(), "engine-sim-"));
@@ -73,7 +75,7 @@ describe("client disconnect and shutdown", () => {
       expect(sim.model.snapshot().running).toBe(1);
       expect(sim.model.snapshot().usedBlocks).toBeGreaterThan(0);
       controller.abort();
-      await waitFor(() => sim.model.snapshot().running === 0);
+      await waitFor(() => sim.model.snapshot().running === 0, within);
       expect(sim.model.snapshot().usedBlocks).toBe(0);
       const metrics = await (await fetch(`${sim.url}/metrics`)).text();
       expect(metricValue(metrics, "strata_engine_sim_aborted_requests_total")).toBe(1);
@@ -91,7 +93,7 @@ describe("client disconnect and shutdown", () => {
       shutdownGraceMs: 5000,
     });
     const pending = post(`${sim.url}/v1/completions`, { prompt: "hi", max_tokens: 10, ignore_eos: true });
-    await waitFor(() => sim.model.snapshot().running === 1);
+    await waitFor(() => sim.model.snapshot().running === 1, within);
     const closed = sim.close();
     const response = await pending;
     expect(response.status).toBe(200);

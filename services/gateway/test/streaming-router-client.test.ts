@@ -7,6 +7,7 @@ import {
   StrataError,
   silentLogger,
 } from "@strata/kit";
+import { eventually } from "@strata/kit/testing";
 import { routerV1 } from "@strata/proto";
 import { type RunningRouter, run } from "@strata/router";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -42,18 +43,6 @@ const failure = (promise: Promise<unknown>) =>
     () => undefined,
     (error: unknown) => error as StrataError,
   );
-
-async function eventually(assertion: () => Promise<void> | void, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await assertion();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
 
 let sequence = 0;
 const nextId = () => `src-${++sequence}`;

@@ -3,23 +3,18 @@
  * has cached must agree with the engine's own prefix cache, through stores, evictions and gaps.
  */
 import { type EngineSim, encodeEventBatch, hashTokenBlocks, startEngineSim } from "@strata/engine-sim";
+import { waitFor } from "@strata/kit/testing";
 import { PubSocket, RouterSocket } from "@strata/kit/zmq";
 import { afterEach, describe, expect, it } from "vitest";
 import { BlockIndex, createPrecise, createSimTokenize, KvEventSubscriber } from "../src/kv-events/index.js";
 import { createCandidate } from "../src/scoring/candidate.js";
 
+const within = { timeoutMs: 5_000, intervalMs: 10 };
+
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function engine(id: string, kvCapacityBlocks = 64): Promise<EngineSim> {
   const sim = await startEngineSim({
@@ -77,7 +72,7 @@ describe("router KV-event index following engine-sim", () => {
     const tokenize = createSimTokenize();
     const sims = [await engine("a", 24), await engine("b", 24)];
     const subscribers = sims.map((sim, i) => follow(index, `e${i}`, sim));
-    await waitUntil(() => subscribers.every((subscriber) => subscriber.connected));
+    await waitFor(() => subscribers.every((subscriber) => subscriber.connected), within);
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     const docs = ["alpha", "beta", "gamma"].map((stem) => words(stem, 150));
@@ -85,8 +80,9 @@ describe("router KV-event index following engine-sim", () => {
     await send(sims[1] as EngineSim, chat(docs[1] as string, "q1"));
     // A third document on engine a overflows its 24 blocks and evicts part of the first.
     await send(sims[0] as EngineSim, chat(docs[2] as string, "q1"));
-    await waitUntil(() =>
-      subscribers.every((subscriber, i) => subscriber.nextSequence === sims[i]?.kvEvents?.sequence),
+    await waitFor(
+      () => subscribers.every((subscriber, i) => subscriber.nextSequence === sims[i]?.kvEvents?.sequence),
+      within,
     );
 
     for (const doc of docs) {
@@ -123,12 +119,12 @@ describe("router KV-event index following engine-sim", () => {
     const index = new BlockIndex();
     const sim = await engine("late");
     await send(sim, chat(words("early", 50), "q"));
-    await waitUntil(() => (sim.kvEvents?.sequence ?? 0n) > 0n);
+    await waitFor(() => (sim.kvEvents?.sequence ?? 0n) > 0n, within);
     const subscriber = follow(index, "late", sim);
-    await waitUntil(() => subscriber.connected);
+    await waitFor(() => subscriber.connected, within);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await send(sim, chat(words("later", 50), "q"));
-    await waitUntil(() => subscriber.nextSequence === sim.kvEvents?.sequence);
+    await waitFor(() => subscriber.nextSequence === sim.kvEvents?.sequence, within);
     expect(subscriber.stats.replayedBatches).toBeGreaterThan(0);
     expect(index.blockCount("late")).toBe(sim.model.snapshot().cachedBlocks);
   });
@@ -193,11 +189,11 @@ describe("sequence gaps", () => {
       { index },
     );
     closers.push(() => subscriber.close());
-    await waitUntil(() => pub.subscriberCount === 1);
+    await waitFor(() => pub.subscriberCount === 1, within);
     pub.send([Buffer.from("t"), seqFrame(0), payloads[0] as Buffer]);
     // seq 1 is "lost"; seq 2 arrives and must trigger a replay of 1 before it is applied.
     pub.send([Buffer.from("t"), seqFrame(2), payloads[2] as Buffer]);
-    await waitUntil(() => subscriber.nextSequence === 3n);
+    await waitFor(() => subscriber.nextSequence === 3n, within);
     expect(requests).toEqual([1n]);
     expect(subscriber.stats).toMatchObject({ gaps: 1, replayedBatches: 1, unrepairedGaps: 0, batches: 3 });
     expect(Object.fromEntries(index.longestPrefixMatch([2n]))).toEqual({ x: 1 });
@@ -205,7 +201,7 @@ describe("sequence gaps", () => {
 
     // A publisher restart (seq back to 0) clears what we knew about that engine.
     pub.send([Buffer.from("t"), seqFrame(0), payloads[0] as Buffer]);
-    await waitUntil(() => subscriber.stats.restarts === 1);
+    await waitFor(() => subscriber.stats.restarts === 1, within);
     expect(index.blockCount("x")).toBe(1);
   });
 });

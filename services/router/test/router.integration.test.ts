@@ -1,22 +1,9 @@
 import { createGrpcClient, Registry, type ServiceClient, StrataError, silentLogger } from "@strata/kit";
+import { eventually } from "@strata/kit/testing";
 import { routerV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRouter, run } from "../src/index.js";
 import { FakeEngine } from "./support/fake-engine.js";
-
-/** Polls until the assertion passes; health changes land on the router's own timers. */
-async function eventually(assertion: () => Promise<void> | void, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
 
 describe("router over real gRPC with HTTP engines", () => {
   const llamaA = new FakeEngine("llama");

@@ -2,4 +2,4 @@ export { findBinary } from "./find-binary.js";
 export { freePort, waitForPort } from "./free-port.js";
 export { findPostgresBinDir, type NativePostgresHandle, startNativePostgres } from "./native-postgres.js";
 export { type NatsServerHandle, startNatsServer } from "./nats-server.js";
-export { sleep, waitFor } from "./wait-for.js";
+export { eventually, sleep, waitFor } from "./wait-for.js";

@@ -10,4 +10,21 @@ export async function waitFor(
   }
 }
 
+/** Retries `assertion` until it stops throwing; after `timeoutMs` its last error is thrown. */
+export async function eventually(
+  assertion: () => Promise<void> | void,
+  { timeoutMs = 5_000, intervalMs = 20 } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await assertion();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
