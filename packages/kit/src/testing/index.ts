@@ -3,3 +3,9 @@ export { freePort, waitForPort } from "./free-port.js";
 export { findPostgresBinDir, type NativePostgresHandle, startNativePostgres } from "./native-postgres.js";
 export { type NatsServerHandle, startNatsServer } from "./nats-server.js";
 export { eventually, sleep, waitFor } from "./wait-for.js";
+export {
+  findKubeBinaries,
+  type KubeApiServerHandle,
+  kubeToolsDir,
+  startKubeApiServer,
+} from "./kube-api-server.js";
