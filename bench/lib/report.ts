@@ -44,6 +44,12 @@ export async function writeJson(name: string, data: unknown): Promise<string> {
   return file;
 }
 
+/** The current contents of bench/results/<name>.json, or undefined when there is none yet. */
+export async function readJson(name: string): Promise<unknown> {
+  const file = join(benchDir, "results", `${name}.json`);
+  return existsSync(file) ? JSON.parse(await readFile(file, "utf8")) : undefined;
+}
+
 /** Replaces this benchmark's section of RESULTS.md (between its markers), keeping every other one. */
 export async function updateResultsMarkdown(name: string, section: string): Promise<string> {
   const file = join(benchDir, "RESULTS.md");

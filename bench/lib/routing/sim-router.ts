@@ -62,12 +62,24 @@ export class SimRouter {
     this.strategy.onRouted?.(request, endpointId);
   }
 
-  /** The gateway's Report after the response, with usage as the engine counted it. */
-  report(requestId: string, promptTokens: number, cachedTokens: number): void {
+  /** The gateway's Report after the response, with usage and timings as the engine counted them. */
+  report(
+    requestId: string,
+    promptTokens: number,
+    cachedTokens: number,
+    timings: { timeToFirstTokenMs?: number; latencyMs?: number } = {},
+  ): void {
     const endpointId = this.routedTo.get(requestId);
     if (endpointId === undefined) return;
     this.routedTo.delete(requestId);
     this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 1) - 1);
-    this.strategy.onReport?.({ requestId, endpointId, promptTokens, cachedTokens, outcome: "success" });
+    this.strategy.onReport?.({
+      requestId,
+      endpointId,
+      promptTokens,
+      cachedTokens,
+      outcome: "success",
+      ...timings,
+    });
   }
 }

@@ -22,6 +22,8 @@ export interface SimOptions {
   peerDelayMs: number;
   /** Extra engine listeners per endpoint (e.g. KV block events for the precise index). */
   engineListener?: (endpointId: string) => EngineListener;
+  /** Set to the virtual time before every event, for strategies that read a clock (StrategyDeps.now). */
+  clock?: { now: number };
 }
 
 export interface RunMetrics {
@@ -109,7 +111,10 @@ export function simulate(
       onFinished: (sequence, now) => {
         lastFinish = Math.max(lastFinish, now);
         const { id, promptTokenIds } = sequence.request;
-        routedBy.get(id)?.report(id, promptTokenIds.length, sequence.cachedTokens ?? 0);
+        routedBy.get(id)?.report(id, promptTokenIds.length, sequence.cachedTokens ?? 0, {
+          timeToFirstTokenMs: (sequence.firstTokenAt ?? now) - sequence.arrivalAt,
+          latencyMs: now - sequence.arrivalAt,
+        });
         routedBy.delete(id);
       },
     };
@@ -136,6 +141,7 @@ export function simulate(
     const nextWork = Math.min(nextArrival, nextPeer, nextEngine);
     if (nextWork === Number.POSITIVE_INFINITY) break;
     const now = Math.min(nextWork, nextScrape, nextSample);
+    if (options.clock) options.clock.now = now;
 
     if (nextEngine === now) {
       for (const replica of replicas) if (replica.model.nextEventTime() === now) replica.model.advanceTo(now);

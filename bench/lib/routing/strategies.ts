@@ -34,7 +34,8 @@ export interface StrategyInstance {
 /** A way to build fresh instances of one strategy for one run (each run starts with empty state). */
 export interface StrategyBuild {
   name: StrategyName;
-  create(): StrategyInstance;
+  /** `now`: the simulation's virtual clock, for strategies that read one (performance.now() without). */
+  create(now?: () => number): StrategyInstance;
 }
 
 export interface StrategyPlan {
@@ -55,7 +56,10 @@ export function planStrategies(): StrategyPlan {
       skipped.push({ name, reason: "not in the router's strategy registry" });
       continue;
     }
-    runnable.push({ name, create: () => ({ strategy: buildStrategy(name, seededDeps()) }) });
+    runnable.push({
+      name,
+      create: (now) => ({ strategy: buildStrategy(name, now ? { ...seededDeps(), now } : seededDeps()) }),
+    });
   }
   return { runnable, skipped };
 }

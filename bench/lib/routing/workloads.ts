@@ -19,6 +19,8 @@ export interface SimRequest {
   prompt: string;
   promptTokenIds: number[];
   outputTokenIds: number[];
+  /** The chat messages the prompt was rendered from: what a client sends over the OpenAI API. */
+  messages: ChatMessage[];
 }
 
 export interface Workload {
@@ -44,11 +46,26 @@ export const workloadRates: Record<WorkloadName, number> = {
   "hot-prefix": 65,
 };
 
-export function buildWorkload(name: WorkloadName, durationS: number, seed = 1): Workload {
+export interface WorkloadOptions {
+  /**
+   * Shrinks a workload for a smaller fleet: the arrival rate and the number of distinct prefixes
+   * (apps, tenants' documents, cold prefixes) are both multiplied by it, so each prefix recurs as often
+   * as at full size and the working set shrinks with the offered load. 1 (the default) is the full size.
+   */
+  scale?: number;
+}
+
+export function buildWorkload(
+  name: WorkloadName,
+  durationS: number,
+  seed = 1,
+  options: WorkloadOptions = {},
+): Workload {
   const random = new Random(seed * 7919 + workloadNames.indexOf(name));
-  const ratePerS = workloadRates[name];
+  const scale = options.scale ?? 1;
+  const ratePerS = workloadRates[name] * scale;
   const durationMs = durationS * 1000;
-  const { shape, drafts } = draftsFor(name, random, ratePerS, durationMs);
+  const { shape, drafts } = draftsFor(name, random, ratePerS, durationMs, scale);
   const encode = templateEncoder();
   const requests = drafts
     .filter((draft) => draft.arrivalMs < durationMs)
@@ -62,6 +79,7 @@ export function buildWorkload(name: WorkloadName, durationS: number, seed = 1): 
         prompt,
         promptTokenIds: encode(draft.messages, index < 8 ? prompt : undefined),
         outputTokenIds: encode.text(draft.reply),
+        messages: draft.messages,
       };
     });
   return { name, shape, ratePerS, requests };
@@ -98,17 +116,22 @@ function templateEncoder() {
   return Object.assign(encode, { text });
 }
 
-function draftsFor(name: WorkloadName, random: Random, ratePerS: number, durationMs: number) {
+function draftsFor(name: WorkloadName, random: Random, ratePerS: number, durationMs: number, scale: number) {
   switch (name) {
     case "multi-turn":
-      return multiTurn(random, ratePerS, durationMs);
+      return multiTurn(random, ratePerS, durationMs, scaled(8, scale));
     case "shared-context":
-      return sharedContext(random, ratePerS, durationMs);
+      return sharedContext(random, ratePerS, durationMs, scaled(64, scale));
     case "no-sharing":
       return noSharing(random, ratePerS, durationMs);
     case "hot-prefix":
-      return hotPrefix(random, ratePerS, durationMs);
+      return hotPrefix(random, ratePerS, durationMs, scaled(128, scale));
   }
+}
+
+/** A population count at the given scale: rounded, and never below one. */
+function scaled(count: number, scale: number): number {
+  return Math.max(1, Math.round(count * scale));
 }
 
 function poisson(random: Random, ratePerS: number, durationMs: number): number[] {
@@ -123,9 +146,9 @@ function poisson(random: Random, ratePerS: number, durationMs: number): number[]
   return times;
 }
 
-/** 8 applications with a 300-token system prompt each; users hold 3–10-turn conversations. */
-function multiTurn(random: Random, ratePerS: number, durationMs: number) {
-  const systems = Array.from({ length: 8 }, () => words(random, 300));
+/** 8 applications (at full size) with a 300-token system prompt each; users hold 3–10-turn conversations. */
+function multiTurn(random: Random, ratePerS: number, durationMs: number, apps: number) {
+  const systems = Array.from({ length: apps }, () => words(random, 300));
   const meanTurns = 6.5;
   const drafts: Draft[] = [];
   poisson(random, ratePerS / meanTurns, durationMs).forEach((start, user) => {
@@ -141,15 +164,14 @@ function multiTurn(random: Random, ratePerS: number, durationMs: number) {
     }
   });
   return {
-    shape:
-      "8 apps × 300-token system prompt; sessions of 3–10 turns, 2 s + Exp(2 s) apart, each +100–300 user and 40–100 reply tokens",
+    shape: `${apps} apps × 300-token system prompt; sessions of 3–10 turns, 2 s + Exp(2 s) apart, each +100–300 user and 40–100 reply tokens`,
     drafts,
   };
 }
 
-/** 64 tenants, each with a ~3000-token document; users ask 10–40-token questions about it. */
-function sharedContext(random: Random, ratePerS: number, durationMs: number) {
-  const documents = Array.from({ length: 64 }, () => words(random, random.int(2500, 3500)));
+/** 64 tenants (at full size), each with a ~3000-token document; users ask 10–40-token questions about it. */
+function sharedContext(random: Random, ratePerS: number, durationMs: number, tenants: number) {
+  const documents = Array.from({ length: tenants }, () => words(random, random.int(2500, 3500)));
   const drafts = poisson(random, ratePerS, durationMs).map((arrivalMs): Draft => {
     const tenant = random.int(0, documents.length - 1);
     return {
@@ -163,7 +185,7 @@ function sharedContext(random: Random, ratePerS: number, durationMs: number) {
     };
   });
   return {
-    shape: "64 tenants × 2500–3500-token document; 10–40-token questions, 20–60-token answers",
+    shape: `${tenants} tenants × 2500–3500-token document; 10–40-token questions, 20–60-token answers`,
     drafts,
   };
 }
@@ -181,10 +203,10 @@ function noSharing(random: Random, ratePerS: number, durationMs: number) {
   return { shape: "unique 300–1200-token prompts, 20–60-token answers", drafts };
 }
 
-/** Half the requests share one 4000-token prefix; the rest spread over 128 cold 2000-token prefixes. */
-function hotPrefix(random: Random, ratePerS: number, durationMs: number) {
+/** Half the requests share one 4000-token prefix; the rest spread over 128 cold 2000-token prefixes (at full size). */
+function hotPrefix(random: Random, ratePerS: number, durationMs: number, coldPrefixes: number) {
   const hot = words(random, 4000);
-  const cold = Array.from({ length: 128 }, () => words(random, 2000));
+  const cold = Array.from({ length: coldPrefixes }, () => words(random, 2000));
   const drafts = poisson(random, ratePerS, durationMs).map((arrivalMs): Draft => {
     const isHot = random.next() < 0.5;
     const coldIndex = random.int(0, cold.length - 1);
@@ -199,8 +221,7 @@ function hotPrefix(random: Random, ratePerS: number, durationMs: number) {
     };
   });
   return {
-    shape:
-      "50% share one 4000-token prefix, 50% over 128 × 2000-token prefixes; 20–60-token questions, 20–60-token answers",
+    shape: `50% share one 4000-token prefix, 50% over ${coldPrefixes} × 2000-token prefixes; 20–60-token questions, 20–60-token answers`,
     drafts,
   };
 }

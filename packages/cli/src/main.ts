@@ -1,12 +1,28 @@
+import { adminCommand } from "./commands/admin.js";
 import { up } from "./commands/up.js";
 
-const commands: Record<string, () => Promise<void>> = { up };
+const commands: Record<string, () => Promise<void>> = {
+  up,
+  tenants: adminCommand("tenants"),
+  projects: adminCommand("projects"),
+  keys: adminCommand("keys"),
+};
 
 const name = process.argv[2] ?? "help";
 const command = commands[name];
 if (!command) {
   console.error(
-    `usage: strata <command>\n\ncommands:\n  up    run every service locally on embedded defaults`,
+    [
+      "usage: strata <command>",
+      "",
+      "commands:",
+      "  up        run every service locally on embedded defaults",
+      "  tenants   create, list and show tenants (gateway admin API)",
+      "  projects  create and list projects",
+      "  keys      create, list, update, rotate and revoke API keys",
+      "",
+      "`strata <command> help` lists a command's subcommands and flags.",
+    ].join("\n"),
   );
   process.exit(name === "help" || name === "--help" ? 0 : 64);
 }

@@ -1,4 +1,5 @@
 export * from "./bus/index.js";
+export * from "./chat-template/chat-template.js";
 export * from "./config/load-config.js";
 export * from "./db/index.js";
 export * from "./errors/error-codes.js";

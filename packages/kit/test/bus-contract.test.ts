@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { consumerAdvisorySubject, parseConsumerAdvisory } from "../src/bus/advisories.js";
 import { createMemoryBus } from "../src/bus/memory-bus.js";
 import { createNatsBus } from "../src/bus/nats-bus.js";
 import type { Bus, BusMessage, StreamSpec } from "../src/bus/types.js";
@@ -34,6 +35,8 @@ const implementations: Implementation[] = [
         ensureStream: (spec) => bus.ensureStream(spec),
         publish: (subject, data, options) => bus.publish(subject, data, options),
         consume: (spec, handler) => bus.consume(spec, handler),
+        getMessage: (stream, seq) => bus.getMessage(stream, seq),
+        deleteMessage: (stream, seq) => bus.deleteMessage(stream, seq),
         broadcast: (subject, data) => bus.broadcast(subject, data),
         subscribe: (subject, handler) => bus.subscribe(subject, handler),
         close: async () => {},
@@ -289,5 +292,69 @@ describe.each(implementations)("$name bus contract", (implementation) => {
     await subscription.stop(); // waits for the 1.6 s handler
     await sleep(1_200);
     expect(deliveries).toEqual([1]);
+  });
+
+  it("reads and deletes stored messages by the stream sequence their deliveries carry", async () => {
+    const bus = await connect();
+    const { stream, subject } = await newStream(bus);
+    await bus.publish(subject("a"), encode("first"), { headers: { "x-kind": "a" } });
+    await bus.publish(subject("b"), encode("second"));
+    const received: BusMessage[] = [];
+    const subscription = await bus.consume({ stream, durable: "reader" }, async (message) => {
+      received.push(message);
+    });
+    await waitFor(() => received.length === 2, { message: "two messages" });
+    await subscription.stop();
+    const [first, second] = received.map((message) => message.streamSeq);
+    expect(second).toBe(first! + 1);
+    const stored = await bus.getMessage(stream, first!);
+    expect(stored).toMatchObject({ stream, seq: first, subject: subject("a") });
+    expect(decode(stored!.data)).toBe("first");
+    expect(stored!.headers["x-kind"]).toBe("a");
+    expect(await bus.deleteMessage(stream, first!)).toBe(true);
+    expect(await bus.getMessage(stream, first!)).toBeUndefined();
+    expect(await bus.deleteMessage(stream, first!)).toBe(false);
+    expect(decode((await bus.getMessage(stream, second!))!.data)).toBe("second");
+  });
+
+  it("publishes max-deliveries and terminated advisories that a capturing stream keeps", async () => {
+    const bus = await connect();
+    const { stream, subject } = await newStream(bus, { retention: "workqueue" });
+    const advisories = `adv_${stream}`;
+    await bus.ensureStream({
+      name: advisories,
+      subjects: [
+        consumerAdvisorySubject("MAX_DELIVERIES", stream),
+        consumerAdvisorySubject("MSG_TERMINATED", stream),
+      ],
+    });
+    await bus.publish(subject("job"), encode("poison"));
+    await bus.publish(subject("job"), encode("bad input"));
+    const deliveries: string[] = [];
+    const worker = await bus.consume(
+      { stream, durable: "worker", maxDeliver: 2, backoffMs: [20] },
+      async (message) => {
+        deliveries.push(`${decode(message.data)}#${message.deliveryCount}`);
+        if (decode(message.data) === "bad input") message.term();
+        else throw new Error("always fails");
+      },
+    );
+    const seen: { subject: string; advisory: ReturnType<typeof parseConsumerAdvisory> }[] = [];
+    const listener = await bus.consume({ stream: advisories, durable: "dead-letters" }, async (message) => {
+      seen.push({ subject: message.subject, advisory: parseConsumerAdvisory(message.data) });
+    });
+    await waitFor(() => seen.length === 2, { message: "both advisories", timeoutMs: 10_000 });
+    await worker.stop();
+    await listener.stop();
+    expect(deliveries.sort()).toEqual(["bad input#1", "poison#1", "poison#2"]);
+    const exhausted = seen.find((entry) => entry.subject.includes(".MAX_DELIVERIES."))!;
+    expect(exhausted.subject).toBe(consumerAdvisorySubject("MAX_DELIVERIES", stream, "worker"));
+    expect(exhausted.advisory).toMatchObject({ stream, consumer: "worker", deliveries: 2 });
+    // The given-up message stays in the work queue until it is moved: read it by the advisory's sequence.
+    const poison = await bus.getMessage(stream, exhausted.advisory!.stream_seq);
+    expect(decode(poison!.data)).toBe("poison");
+    const terminated = seen.find((entry) => entry.subject.includes(".MSG_TERMINATED."))!;
+    expect(terminated.advisory).toMatchObject({ stream, consumer: "worker", deliveries: 1 });
+    expect(await bus.getMessage(stream, terminated.advisory!.stream_seq)).toBeUndefined();
   });
 });

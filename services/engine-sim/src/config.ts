@@ -4,6 +4,7 @@
  * option of startEngineSim(). Flags beat environment variables; a bad value names the setting.
  */
 import { z } from "zod";
+import { faultRuleSchema } from "./faults/fault-injector.js";
 import { scriptRuleSchema } from "./generation/script.js";
 
 const bool = z.preprocess((value) => {
@@ -25,7 +26,11 @@ export const engineSimOptionsSchema = z
     /** Served model name (vLLM --served-model-name; TGI model_id). */
     model: z.string().min(1).default("sim-llama"),
     /** Which engine's native API and metrics to speak; both serve the OpenAI routes. */
-    api: z.enum(["vllm", "tgi"]).default("vllm"),
+    api: z.enum(["vllm", "tgi", "anthropic"]).default("vllm"),
+    /** Required credential: vLLM's --api-key (Authorization: Bearer) or, in anthropic mode, x-api-key. */
+    apiKey: z.string().min(1).optional(),
+    /** Injected failures, in order (startEngineSim only; see faults/fault-injector.ts). */
+    faults: z.array(faultRuleSchema).optional(),
     maxModelLen: int(2).default(4096),
     blockSize: int(1).default(16),
     kvCapacityBlocks: int(1).default(2048),
@@ -102,7 +107,7 @@ export class ConfigError extends Error {
 }
 
 const ENV_PREFIX = "ENGINE_SIM_";
-const CLI_ONLY = new Set(["scriptRules"]);
+const CLI_ONLY = new Set(["scriptRules", "faults"]);
 
 export function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (char) => `-${char.toLowerCase()}`)}`;

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "@strata/kit";
 import { Registry } from "prom-client";
 import { type EngineSimOptions, type EngineSimOptionsInput, parseEngineSimOptions } from "./config.js";
 import { RealTimeDriver } from "./engine/driver.js";
+import { FaultInjector } from "./faults/fault-injector.js";
 import { OutputPlanner } from "./generation/output-plan.js";
 import { compileScript, loadScriptFile } from "./generation/script.js";
 import type { EngineContext } from "./http/context.js";
@@ -31,6 +32,8 @@ export interface EngineSim {
   readonly tokenizer: Tokenizer;
   /** The KV-event publisher when --kv-events is on: bound ports (port 0 resolved) and topic. */
   readonly kvEvents: KvEventPublisher | undefined;
+  /** Injected failures: set() replaces the scripted faults at run time, `applied` counts those used. */
+  readonly faults: FaultInjector;
   /** Stops accepting, lets in-flight requests finish (up to shutdownGraceMs), then aborts the rest. */
   close(): Promise<void>;
 }
@@ -109,6 +112,7 @@ export async function startEngineSim(
     driver,
     registry,
     tgi,
+    faults: new FaultInjector(options.faults ?? []),
     startedAtSeconds: Math.floor(Date.now() / 1000),
     activeGenerations: 0,
     closing: false,
@@ -157,7 +161,7 @@ export async function startEngineSim(
     })();
     return closing;
   };
-  return { url, port, options, model, tokenizer, kvEvents, close };
+  return { url, port, options, model, tokenizer, kvEvents, faults: context.faults, close };
 }
 
 export {
@@ -169,6 +173,7 @@ export {
   parseEngineSimOptions,
 } from "./config.js";
 export { RealTimeDriver, type SequenceSink } from "./engine/driver.js";
+export { type Fault, FaultInjector, type FaultRule, faultRuleSchema } from "./faults/fault-injector.js";
 export { OutputPlanner } from "./generation/output-plan.js";
 export type { ScriptRule } from "./generation/script.js";
 export {

@@ -1,5 +1,14 @@
-import { type EnvMapping, loadConfig } from "@strata/kit";
+import { ConfigError, type EnvMapping, loadConfig } from "@strata/kit";
 import { z } from "zod";
+import { adminConfigSchema, adminEnv } from "./admin/admin-config.js";
+import { budgetConfigSchema, budgetEnv } from "./budget/budget-config.js";
+import { cacheConfigSchema, cacheEnv } from "./cache/cache-config.js";
+import { embeddingsConfigSchema, embeddingsEnv } from "./embeddings/embeddings-config.js";
+import { jobsConfigSchema, jobsEnv } from "./jobs/jobs-config.js";
+import { limitsConfigSchema, limitsEnv } from "./limits/limits-config.js";
+import { pricingConfigSchema, pricingEnv } from "./pricing/pricing-config.js";
+import { providersConfigSchema, providersEnv, resolveProviderKeys } from "./providers/providers-config.js";
+import { rateLimitConfigSchema, rateLimitEnv } from "./ratelimit/ratelimit-config.js";
 
 export const gatewayConfigSchema = z
   .object({
@@ -47,8 +56,25 @@ export const gatewayConfigSchema = z
         bodyTimeoutMs: 300_000,
         connectionsPerEndpoint: 256,
       }),
+    admin: adminConfigSchema,
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     otlpEndpoint: z.string().url().optional(),
+    /** Hosted providers, model aliases → fallback chains, retries and circuit breaking. */
+    providers: providersConfigSchema.prefault({}),
+    /** Redis for limits and spend shared by every replica; without it they are kept in-process. */
+    redisUrl: z.string().url().optional(),
+    /** Default limits and budgets of every tenant and key; per-tenant and per-key overrides are stored. */
+    limits: limitsConfigSchema,
+    rateLimits: rateLimitConfigSchema,
+    budgets: budgetConfigSchema,
+    /** Prices per model in USD per million tokens, for the cost of each request and budgets. */
+    pricing: pricingConfigSchema,
+    /** Exact and semantic response caches: modes, TTLs, stores and bounds, per-tenant settings. */
+    cache: cacheConfigSchema.prefault({}),
+    /** The embedding backend behind /v1/embeddings and the semantic cache. */
+    embeddings: embeddingsConfigSchema.prefault({}),
+    /** Async jobs, the Files and Batch APIs, their workers, retries, rate limits and webhooks. */
+    jobs: jobsConfigSchema,
   })
   .strict();
 
@@ -72,8 +98,22 @@ export const gatewayEnv: EnvMapping = {
   "upstream.connectionsPerEndpoint": "GATEWAY_UPSTREAM_CONNECTIONS",
   logLevel: "LOG_LEVEL",
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+  ...adminEnv,
+  ...providersEnv,
+  redisUrl: "REDIS_URL",
+  ...limitsEnv,
+  ...rateLimitEnv,
+  ...budgetEnv,
+  ...pricingEnv,
+  ...cacheEnv,
+  ...embeddingsEnv,
+  ...jobsEnv,
 };
 
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  return loadConfig(gatewayConfigSchema, gatewayEnv, env);
+  const config = loadConfig(gatewayConfigSchema, gatewayEnv, env);
+  // API keys named by environment variable are read here, the one place that reads the environment.
+  const providers = resolveProviderKeys(config.providers, env);
+  if (providers.problems.length > 0) throw new ConfigError(providers.problems);
+  return { ...config, providers: providers.config };
 }

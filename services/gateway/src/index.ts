@@ -13,16 +13,28 @@ import {
   type Registry,
   startOpsServer,
 } from "@strata/kit";
-import { gatewayV1, routerV1 } from "@strata/proto";
+import { gatewayAdminV1, gatewayJobsV1, gatewayV1, routerV1 } from "@strata/proto";
+import { createAdminRouter } from "./admin/create-admin-router.js";
+import { registerTenancy } from "./admin/tenancy.js";
 import { ApiKeyStore } from "./auth/api-key-store.js";
+import { modelAuthorizer } from "./auth/authorize-model.js";
+import { KeyInvalidation } from "./auth/key-invalidation.js";
+import { createResponseCache } from "./cache/create-response-cache.js";
 import type { GatewayConfig } from "./config.js";
 import { gatewayMigrations, gatewaySchema } from "./db/migrations.js";
+import { createEmbedder } from "./embeddings/create-embedder.js";
+import { EmbeddingsService } from "./embeddings/embeddings-service.js";
 import { gatewayService } from "./grpc/gateway-service.js";
 import { createHttpApi } from "./http/http-api.js";
+import { createJobs } from "./jobs/create-jobs.js";
+import { createLimits } from "./limits/create-limits.js";
 import { CompletionPipeline } from "./pipeline/completion-pipeline.js";
 import { createGatewayMetrics } from "./pipeline/gateway-metrics.js";
+import { followReportedPrices } from "./pricing/reported-prices.js";
+import { createDispatcher } from "./providers/create-dispatcher.js";
+import { withModelAliases } from "./providers/model-list.js";
+import { connectRedis } from "./redis/redis-client.js";
 import { StreamingRouterClient } from "./routing/streaming-router-client.js";
-import { EngineClient } from "./upstream/engine-client.js";
 import { LedgerWriter } from "./usage/ledger-writer.js";
 import { UsageRecorder } from "./usage/usage-recorder.js";
 
@@ -54,27 +66,103 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
     db: deps.db,
     hashKey: config.keyHashSecret,
     cacheTtlMs: config.keyCacheTtlMs,
+    logger,
   });
+  // Revoked or changed keys are dropped from every replica's cache at once (NATS broadcast).
+  const keyInvalidation = new KeyInvalidation({ bus: deps.bus, keys, logger });
+  keyInvalidation.start();
   const routerClient = createGrpcClient(routerV1.RouterService, config.routerAddress);
   // Route and Report ride one long-lived stream; unary calls cost several times more CPU each.
   const router = new StreamingRouterClient({ client: routerClient, logger });
-  const engines = new EngineClient(config.upstream);
+  const dispatch = await createDispatcher(config.providers, {
+    router,
+    upstream: config.upstream,
+    registry,
+    logger,
+  });
+  // /v1/models lists the router's models and the gateway's own aliases.
+  const models = withModelAliases(router, dispatch.chains);
   const metrics = createGatewayMetrics(registry);
   const usage = new UsageRecorder(deps.bus, logger, metrics.usagePublishFailures);
   const ledger = new LedgerWriter({ bus: deps.bus, db: deps.db, logger });
   await ledger.start();
-  const pipeline = new CompletionPipeline({ router, engines, usage, metrics, logger });
+  const { commandTimeoutMs } = config.rateLimits.redis;
+  const redis = config.redisUrl
+    ? await connectRedis({ url: config.redisUrl, commandTimeoutMs, logger })
+    : undefined;
+  // admit/settle: rate limits, budgets and prices.
+  const limits = await createLimits({ config, db: deps.db, bus: deps.bus, redis, registry, logger });
+  // Prices the router reports for ModelDeployments price what the pricing configuration does not.
+  const reportedPrices = followReportedPrices({ router, prices: limits.prices, logger });
+  // cache lookup/store: exact, then semantic (embedded by the gateway's embedding backend).
+  const embedder = createEmbedder(config.embeddings);
+  const embeddings = new EmbeddingsService({ embedder, usage });
+  const responseCache = await createResponseCache({
+    config: config.cache,
+    redisUrl: config.redisUrl,
+    db: deps.db,
+    embedder,
+    registry,
+    prices: limits.prices,
+    logger,
+  });
+  const pipeline = new CompletionPipeline({
+    dispatcher: dispatch.dispatcher,
+    usage,
+    metrics,
+    logger,
+    authorizer: modelAuthorizer,
+    admitter: limits.admitter,
+    cache: responseCache.cache,
+  });
+  // Admin routes (`/admin/v1/...`): each concern registers its own on this router.
+  const admin = await createAdminRouter({
+    config: config.admin,
+    keys,
+    maxBodyBytes: config.http.maxBodyBytes,
+  });
+  const tenancy = registerTenancy(admin, {
+    db: deps.db,
+    hashKey: config.keyHashSecret,
+    invalidation: keyInvalidation,
+    logger,
+  });
+  limits.registerAdminRoutes(admin);
+  // Async jobs, the Files and Batch APIs and their workers (JetStream work queue, dead letters).
+  const jobs = await createJobs({
+    config: config.jobs,
+    keyHashSecret: config.keyHashSecret,
+    db: deps.db,
+    bus: deps.bus,
+    pipeline,
+    keys,
+    maxBodyBytes: config.http.maxBodyBytes,
+    registry,
+    logger,
+  });
+  jobs.registerAdminRoutes(admin);
 
   const httpServer = createServer(
     { keepAliveTimeout: 65_000, requestTimeout: 0 },
-    createHttpApi({ keys, pipeline, router, maxBodyBytes: config.http.maxBodyBytes, logger }),
+    createHttpApi({
+      keys,
+      pipeline,
+      router: models,
+      maxBodyBytes: config.http.maxBodyBytes,
+      logger,
+      admin,
+      embeddings,
+      asyncApi: jobs.http,
+    }),
   );
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(config.http.port, config.http.host, resolve);
   });
   const grpcServer = new GrpcServer({ logger, registry, maxReceiveMessageBytes: config.http.maxBodyBytes });
-  grpcServer.add(gatewayV1.GatewayService, gatewayService({ keys, pipeline, router }));
+  grpcServer.add(gatewayV1.GatewayService, gatewayService({ keys, pipeline, router: models, embeddings }));
+  grpcServer.add(gatewayAdminV1.AdminService, tenancy.service);
+  grpcServer.add(gatewayJobsV1.JobsService, jobs.grpcService);
   const grpcPort = await grpcServer.listen(config.grpc.host, config.grpc.port);
   let closing = false;
   const ops = await startOpsServer({
@@ -94,9 +182,18 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
     async close() {
       closing = true;
       await Promise.all([closeHttpServer(httpServer), grpcServer.close()]);
+      // Running jobs are handed back to the queue while the pipeline can still settle them.
+      await jobs.close();
+      keyInvalidation.stop();
+      await keys.close();
+      reportedPrices.close();
+      await limits.close();
+      await responseCache.close();
+      await embedder.close?.();
+      redis?.disconnect();
       await usage.flush();
       await ledger.stop();
-      await engines.close();
+      await dispatch.close();
       router.close();
       routerClient.close();
       await ops.close();

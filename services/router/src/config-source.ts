@@ -64,14 +64,27 @@ function settingNames(env: Env, raw: Record<string, unknown>, hasFile: boolean):
   const endpointsSource = names.endpoints;
   const endpoints = parseMaybeJson(raw.endpoints);
   if (endpointsSource && Array.isArray(endpoints)) {
-    endpoints.forEach((_, index) => {
+    endpoints.forEach((endpoint: unknown, index) => {
       names[`endpoints.${index}`] = `${endpointsSource}[${index}]`;
-      for (const field of ["id", "url", "model", "api", "aliases"]) {
+      for (const field of endpointFields(endpoint)) {
         names[`endpoints.${index}.${field}`] = `${endpointsSource}[${index}].${field}`;
       }
     });
   }
   return names;
+}
+
+/** The paths of an endpoint's fields an error can name, nested ones (adapters.2, kvEvents.topic) included. */
+function endpointFields(endpoint: unknown): string[] {
+  const fields = ["id", "url", "model", "api", "aliases", "kvCapacityTokens", "adapters", "kvEvents"];
+  fields.push("kvEvents.endpoint", "kvEvents.replayEndpoint", "kvEvents.topic");
+  if (!isPlainObject(endpoint)) return fields;
+  for (const list of ["aliases", "adapters"]) {
+    const items = endpoint[list];
+    if (!Array.isArray(items)) continue;
+    for (let index = 0; index < items.length; index++) fields.push(`${list}.${index}`);
+  }
+  return fields;
 }
 
 function parseMaybeJson(value: unknown): unknown {

@@ -1,6 +1,10 @@
 import { z } from "zod";
+import { kubernetesDiscoveryEnv, kubernetesDiscoverySchema } from "./discovery/discovery-config.js";
+import { outlierDetectionSchema } from "./endpoints/outlier-config.js";
+import { kvEventsEndpointSchema, kvEventsRouterSchema } from "./kv-events/config.js";
 import { modelRoutingConfigSchema } from "./models/index.js";
 import { inTreeStrategies } from "./scoring/strategy-registry.js";
+import { natsUrlSchema, syncConfigSchema } from "./sync/sync-config.js";
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveMs = z.coerce.number().int().positive();
@@ -25,6 +29,13 @@ export const endpointConfigSchema = z
      * indexes size their per-endpoint LRU from it so the index forgets roughly when the engine does.
      */
     kvCapacityTokens: z.coerce.number().int().positive().optional(),
+    /**
+     * LoRA adapters the engine serves (vLLM --lora-modules names). A request naming one goes only to
+     * endpoints listing it, and the adapter's name is what is sent upstream as `model`.
+     */
+    adapters: z.array(z.string().min(1)).default([]),
+    /** Where the engine publishes its KV-cache events, for the `precise` strategy. */
+    kvEvents: kvEventsEndpointSchema.optional(),
   })
   .strict();
 
@@ -67,6 +78,35 @@ function checkEndpointNames(endpoints: EndpointConfig[], context: z.RefinementCt
         context.addIssue({ code: "custom", path, message: `alias "${alias}" names more than one model` });
       }
       aliasTarget.set(alias, endpoint.model);
+    });
+  });
+  checkAdapterNames(endpoints, servedModels, aliasTarget, context);
+}
+
+/** An adapter name that is also a model or alias, or an adapter of two base models, is ambiguous. */
+function checkAdapterNames(
+  endpoints: EndpointConfig[],
+  servedModels: ReadonlySet<string>,
+  aliasTarget: ReadonlyMap<string, string>,
+  context: z.RefinementCtx,
+): void {
+  const baseOf = new Map<string, string>();
+  endpoints.forEach((endpoint, index) => {
+    endpoint.adapters.forEach((adapter, adapterIndex) => {
+      const path = [index, "adapters", adapterIndex];
+      if (servedModels.has(adapter) || aliasTarget.has(adapter)) {
+        context.addIssue({
+          code: "custom",
+          path,
+          message: `adapter "${adapter}" is also a model or alias name`,
+        });
+      }
+      const base = baseOf.get(adapter);
+      if (base !== undefined && base !== endpoint.model) {
+        const message = `adapter "${adapter}" is served on two base models ("${base}", "${endpoint.model}")`;
+        context.addIssue({ code: "custom", path, message });
+      }
+      baseOf.set(adapter, endpoint.model);
     });
   });
 }
@@ -153,6 +193,14 @@ export const routerConfigSchema = z
     routing: routingSchema.prefault({}),
     /** Model routing: aliases, tiers and virtual models (e.g. `auto`) resolved before replica choice. */
     models: modelRoutingConfigSchema.prefault({}),
+    /**
+     * A JSON file holding the `models` section instead, reloaded without a restart when it changes
+     * (validated first: a bad file keeps the running configuration). Excludes an inline `models`.
+     */
+    modelsFile: z.string().min(1).optional(),
+    /** What precise routing shares with the engines (block size, hash seed, tokenizer). */
+    kvEvents: kvEventsRouterSchema.prefault({}),
+    outlierDetection: outlierDetectionSchema.prefault({}),
     /** least-load's weights, kept at top level for compatibility; `routing.params["least-load"]` wins. */
     weights: z
       .object({ inFlight: weight.default(1), waiting: weight.default(1), running: weight.default(1) })
@@ -162,9 +210,25 @@ export const routerConfigSchema = z
       .object({ otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional() })
       .strict()
       .prefault({}),
+    /** NATS for sharing routing state between router replicas (`sync`); unset, the router runs alone. */
+    natsUrl: natsUrlSchema.optional(),
+    sync: syncConfigSchema.prefault({}),
+    /** ModelDeployments and their EndpointSlices as endpoints, beside the configured ones. */
+    kubernetes: kubernetesDiscoverySchema.prefault({}),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    const { aliases, tiers, routes } = config.models;
+    const inline = Object.keys(aliases).length + Object.keys(tiers).length + Object.keys(routes).length;
+    if (config.modelsFile !== undefined && inline > 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["models"],
+        message: "set either models or modelsFile, not both",
+      });
+    }
+  });
 
 export type RouterConfig = z.output<typeof routerConfigSchema>;
 export type RouterConfigInput = z.input<typeof routerConfigSchema>;
@@ -184,7 +248,23 @@ export const routerEnvMapping = {
   "weights.inFlight": "ROUTER_WEIGHT_IN_FLIGHT",
   "weights.waiting": "ROUTER_WEIGHT_WAITING",
   "weights.running": "ROUTER_WEIGHT_RUNNING",
+  modelsFile: "ROUTER_MODELS_FILE",
+  "kvEvents.blockSize": "ROUTER_KV_BLOCK_SIZE",
+  "kvEvents.hashSeed": "ROUTER_KV_HASH_SEED",
+  "outlierDetection.enabled": "ROUTER_OUTLIER_DETECTION_ENABLED",
+  "outlierDetection.consecutiveFailures": "ROUTER_OUTLIER_CONSECUTIVE_FAILURES",
+  "outlierDetection.baseEjectionMs": "ROUTER_OUTLIER_BASE_EJECTION_MS",
+  "outlierDetection.maxEjectionMs": "ROUTER_OUTLIER_MAX_EJECTION_MS",
+  "outlierDetection.maxEjectionPercent": "ROUTER_OUTLIER_MAX_EJECTION_PERCENT",
   // The OpenTelemetry variable every SDK reads, so one setting covers every Strata service.
   "tracing.otlpEndpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+  natsUrl: "NATS_URL",
+  "sync.enabled": "ROUTER_SYNC_ENABLED",
+  "sync.replicaId": "ROUTER_SYNC_REPLICA_ID",
+  "sync.group": "ROUTER_SYNC_GROUP",
+  "sync.flushIntervalMs": "ROUTER_SYNC_FLUSH_INTERVAL_MS",
+  "sync.maxBatch": "ROUTER_SYNC_MAX_BATCH",
+  "sync.maxPromptChars": "ROUTER_SYNC_MAX_PROMPT_CHARS",
+  ...kubernetesDiscoveryEnv,
   logLevel: "ROUTER_LOG_LEVEL",
 } as const satisfies Record<string, string>;

@@ -9,6 +9,17 @@ export {
   routerEnvMapping,
 } from "./config.js";
 export { loadRouterConfig } from "./config-source.js";
+export {
+  BlockIndex,
+  createPrecise,
+  createSimTokenize,
+  KvEventSubscriber,
+  KvEventsPool,
+  type PreciseDeps,
+  PromptBlockHasher,
+  preciseScorer,
+  type Tokenize,
+} from "./kv-events/index.js";
 export { PrefixIndex } from "./prefix/prefix-index.js";
 export { type PrefixParams, PrefixTracker, prefixParamsSchema } from "./prefix/prefix-tracker.js";
 export { type RunDeps, type RunningRouter, run } from "./run.js";
@@ -34,3 +45,12 @@ export type {
 } from "./scoring/strategy.js";
 export { createStrategy, inTreeStrategies } from "./scoring/strategy-registry.js";
 export { StrategySelector, type StrategySource, singleStrategy } from "./scoring/strategy-selector.js";
+export {
+  createSyncMetrics,
+  defaultReplicaId,
+  RouterSync,
+  type RouterSyncOptions,
+  routerSyncTarget,
+  type SyncMetrics,
+  type SyncTarget,
+} from "./sync/index.js";

@@ -1,4 +1,5 @@
 import {
+  type Bus,
   createLogger,
   createMetricsRegistry,
   GrpcServer,
@@ -12,20 +13,28 @@ import {
 import { routerV1 } from "@strata/proto";
 import { type Clock, systemClock } from "./clock.js";
 import { type RouterConfig, type RouterConfigInput, routerConfigSchema } from "./config.js";
+import { startDiscovery } from "./discovery/index.js";
 import { EndpointTable, type EndpointTransitionListener } from "./endpoints/endpoint-table.js";
 import { EngineProbe } from "./endpoints/engine-probe.js";
 import { HealthChecker } from "./endpoints/health-checker.js";
 import { InFlightTracker } from "./endpoints/in-flight-tracker.js";
-import { ModelRouter } from "./models/index.js";
-import { createRouterMetrics } from "./observability/router-metrics.js";
+import { createKvEventsRuntime } from "./kv-events/kv-events-runtime.js";
+import { startModelRouting } from "./models/index.js";
+import { registerKvEventsMetrics } from "./observability/kv-events-metrics.js";
+import { createRouterMetrics, type RouterMetrics } from "./observability/router-metrics.js";
 import { Router } from "./routing/router.js";
 import { routerServiceImpl } from "./routing/router-grpc.js";
+import { createOutlierDetector, followEndpointChanges, warnPreciseWithoutEvents } from "./run-parts.js";
+import { defaultStrategyDeps } from "./scoring/strategy-registry.js";
 import { StrategySelector } from "./scoring/strategy-selector.js";
+import { routerSyncTarget, startRouterSync } from "./sync/index.js";
 
 export interface RunDeps {
   logger?: Logger;
   registry?: Registry;
   clock?: Clock;
+  /** Shares routing state with peer replicas over this bus instead of `natsUrl`; its owner closes it. */
+  bus?: Pick<Bus, "broadcast" | "subscribe">;
 }
 
 export interface RunningRouter {
@@ -51,20 +60,50 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
   try {
     logger.info({ config: redactConfig(config) }, "starting router");
     const table = new EndpointTable(config.endpoints, config.health, logTransition(logger));
-    const inFlight = new InFlightTracker(config.inFlight.timeoutMs, deps.clock ?? systemClock);
-    const metrics = createRouterMetrics(registry, { table, inFlight });
-    const strategies = new StrategySelector(config.routing, { weights: config.weights });
+    // ModelDeployments' endpoints join the table before anything reads it (KV events, model routing).
+    const discovery = await startDiscovery(config, { table, registry, logger });
+    lifecycle.add("Kubernetes discovery", () => discovery.close());
+    const clock = deps.clock ?? systemClock;
+    const inFlight = new InFlightTracker(config.inFlight.timeoutMs, clock);
+    const outliers = createOutlierDetector(config, table, clock, logger, () => metrics);
+    const metrics: RouterMetrics = createRouterMetrics(registry, { table, inFlight, outliers });
+    const kv = createKvEventsRuntime(config.kvEvents, logger);
+    lifecycle.add("KV-event subscriptions", () => kv.pool.close());
+    await kv.pool.sync(table.all().map((endpoint) => endpoint.config));
+    registerKvEventsMetrics(registry, kv);
+    warnPreciseWithoutEvents(config, table, logger);
+    const strategyDeps = { ...defaultStrategyDeps, precise: kv.precise };
+    const strategies = discovery.strategies(
+      new StrategySelector(config.routing, { weights: config.weights }, strategyDeps),
+      strategyDeps,
+    );
     // Throws a ConfigError naming `models.` paths when tiers point at models no endpoint serves.
-    const models = ModelRouter.create(config.models, {
-      isServed: (name) => table.resolveModel(name) !== undefined,
+    const { models, watch } = startModelRouting(config, {
+      isServed: (name) =>
+        table.resolveModel(name) !== undefined || table.adapterBase(name) !== undefined || discovery.serves(name),
+      logger,
+      reloads: metrics.modelReloads,
     });
     lifecycle.add("model router", () => models.close());
-    const router = new Router({ table, inFlight, strategies, models, metrics, logger });
+    if (watch) lifecycle.add("model routing file watch", () => watch.close());
+    const target = routerSyncTarget({ table, inFlight, strategies });
+    const sync = startRouterSync(config, { bus: deps.bus, target, registry, logger });
+    if (sync) lifecycle.add("router sync", () => sync.close());
+    const router = new Router({
+      table,
+      inFlight,
+      strategies,
+      models: discovery.models(models),
+      metrics,
+      logger,
+      outliers,
+      listener: sync?.sync,
+    });
 
     const ops = await startOpsServer({
       port: config.ops.port,
       registries: [registry],
-      readiness: () => ready,
+      readiness: () => ready && discovery.synced,
       logger,
     });
     lifecycle.add("ops server", () => ops.close());
@@ -75,10 +114,13 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
     const sweeper = startSweeper(inFlight, config.inFlight.timeoutMs, logger);
     lifecycle.add("in-flight sweeper", () => clearInterval(sweeper));
     await checker.start();
+    followEndpointChanges({ table, checker, router, outliers, kv, logger });
+    // Endpoints discovered while the first health checks ran reach the listeners registered just now.
+    discovery.resync();
 
     const grpc = new GrpcServer({ logger, registry }).add(
       routerV1.RouterService,
-      routerServiceImpl(router, metrics, logger),
+      routerServiceImpl(discovery.service(router), metrics, logger),
     );
     lifecycle.add("gRPC server", () => grpc.close());
     const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);

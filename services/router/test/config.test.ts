@@ -32,6 +32,7 @@ describe("loadRouterConfig", () => {
       model: "llama",
       api: "openai",
       aliases: ["default"],
+      adapters: [],
     });
     expect(config.endpoints[1]!.api).toBe("tgi");
   });

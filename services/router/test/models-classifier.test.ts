@@ -1,3 +1,4 @@
+import { renderChatTemplate } from "@strata/kit";
 import { describe, expect, it } from "vitest";
 import {
   classificationText,
@@ -132,6 +133,16 @@ describe("classificationText", () => {
     expect(classificationText(prompt, 100)).toBe("the real question\n");
     expect(classificationText("user: only turn", 100)).toBe("only turn");
     expect(classificationText("plain completion prompt", 100)).toBe("plain completion prompt");
+  });
+
+  it("takes the last user turn of a chat rendered with the engine's template", () => {
+    const prompt = renderChatTemplate([
+      { role: "system", content: "long rules" },
+      { role: "user", content: "first question" },
+      { role: "assistant", content: "answer" },
+      { role: "user", content: "the real question" },
+    ]);
+    expect(classificationText(prompt, 100)).toBe("the real question");
   });
 
   it("keeps only the last maxChars characters", () => {

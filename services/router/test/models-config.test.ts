@@ -57,6 +57,13 @@ describe("model routing configuration", () => {
     ]);
   });
 
+  it("rejects an LLM fallback tier that does not exist", () => {
+    const llm = { url: "http://127.0.0.1:9", model: "tiny", fallbackTier: "huge" };
+    expect(problems({ tiers, routes: { auto: { default: "small", classifier: { llm } } } })).toEqual([
+      'models.routes.auto.classifier.llm.fallbackTier: unknown tier "huge"',
+    ]);
+  });
+
   it("rejects alias cycles, naming the chain", () => {
     expect(problems({ aliases: { a: "b", b: "c", c: "a", d: "a" } })).toEqual([
       "models.aliases.a: alias cycle: a → b → c → a",

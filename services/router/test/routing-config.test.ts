@@ -44,7 +44,7 @@ describe("routing configuration", () => {
   it("names the setting of an unknown strategy and of a bad parameter", () => {
     expect(problems(() => loadRouterConfig({ ROUTER_DEFAULT_STRATEGY: "fastest" }))).toEqual([
       expect.stringMatching(
-        /^ROUTER_DEFAULT_STRATEGY \(routing\.defaultStrategy\): unknown strategy "fastest" \(known: round-robin, least-load, prefix-hash, cache-aware, kv-aware, weighted\)$/,
+        /^ROUTER_DEFAULT_STRATEGY \(routing\.defaultStrategy\): unknown strategy "fastest" \(known: round-robin, least-load, prefix-hash, cache-aware, kv-aware, weighted, precise\)$/,
       ),
     ]);
     const bad = problems(

@@ -29,6 +29,13 @@ export async function up(): Promise<void> {
   ].join(" \\\n  ");
   process.stdout.write(
     `\nStrata is running: gateway ${platform.gatewayUrl} (gRPC ${platform.gatewayGrpcAddress}), router ${platform.routerAddress}, ` +
-      `${platform.engineUrls.length} engine-sim replicas serving "${config.model}".\nTry:\n\n  ${curl}\n\n`,
+      `${platform.engineUrls.length} engine-sim replicas serving "${config.model}".\nTry:\n\n  ${curl}\n\n` +
+      `Admin API ${platform.gatewayUrl}/admin/v1 (admin token in ${platform.adminTokenFile}), from the \`strata\` CLI:\n\n` +
+      (platform.gatewayUrl === "http://127.0.0.1:8080"
+        ? ""
+        : `  export STRATA_GATEWAY_URL=${platform.gatewayUrl}\n`) +
+      "  pnpm strata tenants create my-team\n" +
+      `  pnpm strata keys create my-app --tenant <tenant id> --models ${config.model}\n` +
+      "  pnpm strata keys list\n\n",
   );
 }

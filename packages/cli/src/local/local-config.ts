@@ -8,6 +8,8 @@ export const localConfigSchema = z
     home: z.string().min(1).default(".strata"),
     databaseUrl: z.string().url().optional(),
     natsUrl: z.string().url().optional(),
+    /** Redis for the gateway's shared rate limits and spend counters; in-process ones without it. */
+    redisUrl: z.string().url().optional(),
     gatewayPort: z.coerce.number().int().min(0).max(65535).default(8080),
     gatewayGrpcPort: z.coerce.number().int().min(0).max(65535).default(50051),
     routerPort: z.coerce.number().int().min(0).max(65535).default(50061),
@@ -27,6 +29,7 @@ export const localEnv: EnvMapping = {
   home: "STRATA_HOME",
   databaseUrl: "DATABASE_URL",
   natsUrl: "NATS_URL",
+  redisUrl: "REDIS_URL",
   gatewayPort: "GATEWAY_PORT",
   gatewayGrpcPort: "GATEWAY_GRPC_PORT",
   routerPort: "ROUTER_GRPC_PORT",

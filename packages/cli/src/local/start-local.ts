@@ -34,6 +34,9 @@ export interface LocalPlatform {
   engineUrls: string[];
   apiKey: string;
   apiKeyFile: string;
+  /** The gateway's admin token (admin HTTP API, gRPC AdminService, `strata tenants|projects|keys`). */
+  adminToken: string;
+  adminTokenFile: string;
   engines: Awaited<ReturnType<typeof startEngineSim>>[];
   database: Database;
   bus: Bus;
@@ -90,6 +93,9 @@ export async function startLocal(
     const routerAddress = `127.0.0.1:${router.grpcPort}`;
 
     const keyHashSecret = await fileSecret(join(home, "key-hash-secret"));
+    // Kept beside the dev API key, where the `strata` admin commands look for it by default.
+    const adminTokenFile = join(home, "admin-token");
+    const adminToken = await fileSecret(adminTokenFile);
     const gateway = await runGateway(
       gatewayConfigSchema.parse({
         http: { host: "0.0.0.0", port: config.gatewayPort },
@@ -97,6 +103,8 @@ export async function startLocal(
         opsPort: 0,
         routerAddress,
         keyHashSecret,
+        admin: { token: adminToken },
+        ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
         logLevel: config.logLevel,
         ...overrides.gateway,
       }),
@@ -114,6 +122,8 @@ export async function startLocal(
       engines,
       apiKey,
       apiKeyFile,
+      adminToken,
+      adminTokenFile,
       database,
       bus,
       close: () => lifecycle.close(),

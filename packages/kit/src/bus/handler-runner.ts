@@ -39,6 +39,7 @@ export async function runHandler(
     data: delivery.data,
     headers: delivery.headers,
     deliveryCount: delivery.deliveryCount,
+    streamSeq: delivery.streamSeq,
     ack: settleOnce(() => delivery.ack()),
     nak: settleOnce((delayMs?: number) => delivery.nak(delayMs)),
     term: settleOnce(() => delivery.term()),

@@ -1,3 +1,9 @@
+export {
+  type ConsumerAdvisory,
+  type ConsumerAdvisoryKind,
+  consumerAdvisorySubject,
+  parseConsumerAdvisory,
+} from "./advisories.js";
 export type { BusLogger } from "./handler-runner.js";
 export { createMemoryBus, type MemoryBus, type MemoryBusOptions } from "./memory-bus.js";
 export { createNatsBus, type NatsBusOptions } from "./nats-bus.js";
@@ -11,6 +17,7 @@ export {
   type ConsumerSpec,
   type MessageHandler,
   type PublishOptions,
+  type StoredBusMessage,
   type StreamSpec,
   type Subscription,
 } from "./types.js";

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { type ConsumerAdvisoryKind, consumerAdvisoryPayload, consumerAdvisorySubject } from "./advisories.js";
 import { type BusLogger, InFlight, runHandler } from "./handler-runner.js";
 import { MemoryConsumer, type MemoryDelivery, type SettleOutcome } from "./memory-consumer.js";
 import { MemoryStream } from "./memory-stream.js";
@@ -12,6 +14,7 @@ import {
   type ConsumerSpec,
   type MessageHandler,
   type PublishOptions,
+  type StoredBusMessage,
   type StreamSpec,
   type Subscription,
 } from "./types.js";
@@ -128,6 +131,18 @@ class InProcessBus implements MemoryBus {
     return subscription;
   }
 
+  async getMessage(stream: string, seq: number): Promise<StoredBusMessage | undefined> {
+    this.#assertOpen();
+    const found = this.#stream(stream).get(seq);
+    if (!found) return undefined;
+    return { stream, seq, subject: found.subject, data: found.data.slice(), headers: { ...found.headers } };
+  }
+
+  async deleteMessage(stream: string, seq: number): Promise<boolean> {
+    this.#assertOpen();
+    return this.#stream(stream).delete(seq);
+  }
+
   streamInfo(name: string): { messages: number } | undefined {
     const stream = this.#streams.get(name);
     return stream && { messages: stream.size };
@@ -161,9 +176,13 @@ class InProcessBus implements MemoryBus {
         }
       }
     }
-    const consumer = new MemoryConsumer(spec, stream, (seq, outcome) =>
-      this.#applyRetention(stream, seq, outcome),
-    );
+    const consumer = new MemoryConsumer(spec, stream, (seq, outcome, deliveries) => {
+      this.#applyRetention(stream, seq, outcome);
+      if (outcome === "exhausted" || outcome === "terminated") {
+        const kind = outcome === "exhausted" ? "MAX_DELIVERIES" : "MSG_TERMINATED";
+        this.#advise(kind, stream.spec.name, consumer.spec.durable, seq, deliveries);
+      }
+    });
     consumers.set(spec.durable, consumer);
     return consumer;
   }
@@ -178,6 +197,41 @@ class InProcessBus implements MemoryBus {
     }
   }
 
+  /**
+   * Publishes a consumer advisory the way the JetStream server does: on core subjects, so broadcast
+   * subscribers get it and a stream capturing the subject stores it (none capturing is no error).
+   */
+  #advise(
+    kind: ConsumerAdvisoryKind,
+    stream: string,
+    consumer: string,
+    seq: number,
+    deliveries: number,
+  ): void {
+    if (this.#closed) return;
+    const subject = consumerAdvisorySubject(kind, stream, consumer);
+    const now = (this.#options.now ?? Date.now)();
+    const data = consumerAdvisoryPayload(kind, {
+      stream,
+      consumer,
+      streamSeq: seq,
+      deliveries,
+      id: randomUUID(),
+      now,
+    });
+    const capturing = [...this.#streams.values()].find((candidate) => candidate.captures(subject));
+    if (capturing?.store(subject, data, {})) {
+      for (const waiting of this.#consumers.get(capturing.spec.name)!.values()) waiting.wake();
+    }
+    this.broadcast(subject, data);
+  }
+
+  #stream(name: string): MemoryStream {
+    const stream = this.#streams.get(name);
+    if (!stream) throw new Error(`stream ${name} not found`);
+    return stream;
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new Error("bus is closed");
   }
@@ -190,6 +244,7 @@ function toBusMessage(consumer: MemoryConsumer, delivery: MemoryDelivery): BusMe
     data: delivery.message.data,
     headers: { ...delivery.message.headers },
     deliveryCount: delivery.deliveryCount,
+    streamSeq: seq,
     ack: () => consumer.ack(seq),
     nak: (delayMs) => consumer.nak(seq, delayMs),
     term: () => consumer.term(seq),

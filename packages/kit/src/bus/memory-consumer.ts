@@ -25,7 +25,7 @@ export interface MemoryDelivery {
 export class MemoryConsumer {
   spec: ConsumerSpec;
   readonly #stream: MemoryStream;
-  readonly #onSettled: (seq: number, outcome: SettleOutcome) => void;
+  readonly #onSettled: (seq: number, outcome: SettleOutcome, deliveries: number) => void;
   readonly #pending = new Map<number, PendingDelivery>();
   /** Sequences due for redelivery, oldest first; kept apart so next() never scans every pending delivery. */
   readonly #ready = new Set<number>();
@@ -35,7 +35,7 @@ export class MemoryConsumer {
   constructor(
     spec: ConsumerSpec,
     stream: MemoryStream,
-    onSettled: (seq: number, outcome: SettleOutcome) => void,
+    onSettled: (seq: number, outcome: SettleOutcome, deliveries: number) => void,
   ) {
     this.spec = spec;
     this.#stream = stream;
@@ -149,6 +149,6 @@ export class MemoryConsumer {
     clearTimeout(pending.timer);
     this.#pending.delete(seq);
     this.#ready.delete(seq);
-    this.#onSettled(seq, outcome);
+    this.#onSettled(seq, outcome, pending.deliveryCount);
   }
 }

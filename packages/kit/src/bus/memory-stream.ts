@@ -49,8 +49,8 @@ export class MemoryStream {
     return this.#messages.get(seq);
   }
 
-  delete(seq: number): void {
-    this.#messages.delete(seq);
+  delete(seq: number): boolean {
+    return this.#messages.delete(seq);
   }
 
   get size(): number {

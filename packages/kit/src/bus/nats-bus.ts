@@ -8,7 +8,7 @@ import {
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import { type BusLogger, InFlight, runHandler } from "./handler-runner.js";
-import { isNotFound, toConsumerConfig, toStreamConfig } from "./nats-config.js";
+import { isNoMessage, isNotFound, toConsumerConfig, toStreamConfig } from "./nats-config.js";
 import { injectTraceHeaders } from "./trace-headers.js";
 import {
   type BroadcastHandler,
@@ -19,6 +19,7 @@ import {
   type ConsumerSpec,
   type MessageHandler,
   type PublishOptions,
+  type StoredBusMessage,
   type StreamSpec,
   type Subscription,
 } from "./types.js";
@@ -129,6 +130,23 @@ class NatsBus implements Bus {
     return subscription;
   }
 
+  async getMessage(stream: string, seq: number): Promise<StoredBusMessage | undefined> {
+    const stored = await this.manager.streams.getMessage(stream, { seq });
+    if (!stored) return undefined;
+    const headers: Record<string, string> = {};
+    for (const key of stored.header?.keys() ?? []) headers[key] = stored.header.get(key);
+    return { stream, seq: stored.seq, subject: stored.subject, data: stored.data, headers };
+  }
+
+  async deleteMessage(stream: string, seq: number): Promise<boolean> {
+    try {
+      return await this.manager.streams.deleteMessage(stream, seq);
+    } catch (error) {
+      if (isNoMessage(error)) return false;
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
     if (!this.connection.isClosed()) await this.connection.drain();
@@ -209,6 +227,7 @@ function toBusMessage(message: JsMsg): BusMessage {
     data: message.data,
     headers,
     deliveryCount: message.info.deliveryCount,
+    streamSeq: message.info.streamSequence,
     ack: () => message.ack(),
     nak: (delayMs) => message.nak(delayMs && delayMs > 0 ? delayMs : undefined),
     term: () => message.term(),

@@ -47,3 +47,8 @@ export function toConsumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> & 
 export function isNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && error.status === 404;
 }
+
+/** JetStream's "no message found" (err_code 10037 on get, 10057 on delete). */
+export function isNoMessage(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.code === 10037 || error.code === 10057);
+}

@@ -10,6 +10,8 @@ export interface BusMessage {
   headers: Record<string, string>;
   /** 1 on the first delivery, 2 on the first redelivery, ... */
   deliveryCount: number;
+  /** The message's sequence number in its stream (what advisories name as `stream_seq`). */
+  streamSeq: number;
   ack(): void;
   /** Hand the message back; it is redelivered after `delayMs` (immediately when omitted). */
   nak(delayMs?: number): void;
@@ -55,6 +57,15 @@ export interface PublishOptions {
 
 export type MessageHandler = (message: BusMessage) => Promise<void>;
 
+/** A message as the stream stores it, read back by its sequence number. */
+export interface StoredBusMessage {
+  stream: string;
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  headers: Record<string, string>;
+}
+
 export interface Bus {
   /** Idempotent create-or-update. */
   ensureStream(spec: StreamSpec): Promise<void>;
@@ -65,6 +76,13 @@ export interface Bus {
    * back-off; one that resolves without settling the message gets it acked.
    */
   consume(spec: ConsumerSpec, handler: MessageHandler): Promise<Subscription>;
+  /**
+   * Reads one stored message by its stream sequence (e.g. the one a max-deliveries advisory names);
+   * undefined when the stream holds no such message (deleted, acked off a work queue, or never stored).
+   */
+  getMessage(stream: string, seq: number): Promise<StoredBusMessage | undefined>;
+  /** Removes one message from a stream; false when it was not there. */
+  deleteMessage(stream: string, seq: number): Promise<boolean>;
   /**
    * At-most-once fan-out to every current subscriber (NATS core pub/sub, no stream): for state that
    * is only useful while fresh and can be rebuilt, such as router replicas keeping indexes in step.

@@ -32,6 +32,13 @@ export const errorCodes = {
     retryable: false,
   },
   conflict: { http: 409, type: "invalid_request_error", grpc: GrpcStatus.ALREADY_EXISTS, retryable: false },
+  /** The target's state forbids the operation (e.g. rotating a revoked key). */
+  failed_precondition: {
+    http: 409,
+    type: "invalid_request_error",
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    retryable: false,
+  },
   payload_too_large: {
     http: 413,
     type: "invalid_request_error",
@@ -50,6 +57,17 @@ export const errorCodes = {
     grpc: GrpcStatus.RESOURCE_EXHAUSTED,
     retryable: true,
   },
+  /**
+   * A spend budget is used up. HTTP 429 with type and code `insufficient_quota`, exactly as OpenAI
+   * answers an exhausted quota, so OpenAI clients recognise it. Not retryable: waiting a few seconds
+   * will not help (the gateway also sends `x-should-retry: false`, which the OpenAI SDKs obey).
+   */
+  insufficient_quota: {
+    http: 429,
+    type: "insufficient_quota",
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    retryable: false,
+  },
   client_closed: { http: 499, type: "invalid_request_error", grpc: GrpcStatus.CANCELLED, retryable: false },
   internal_error: { http: 500, type: "server_error", grpc: GrpcStatus.INTERNAL, retryable: true },
   upstream_error: { http: 502, type: "server_error", grpc: GrpcStatus.UNAVAILABLE, retryable: true },
@@ -66,6 +84,7 @@ const codeByGrpcStatus = new Map<number, ErrorCode>([
   [GrpcStatus.PERMISSION_DENIED, "permission_denied"],
   [GrpcStatus.NOT_FOUND, "not_found"],
   [GrpcStatus.ALREADY_EXISTS, "conflict"],
+  [GrpcStatus.FAILED_PRECONDITION, "failed_precondition"],
   [GrpcStatus.RESOURCE_EXHAUSTED, "rate_limit_exceeded"],
   [GrpcStatus.CANCELLED, "client_closed"],
   [GrpcStatus.DEADLINE_EXCEEDED, "timeout"],

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
@@ -16,7 +17,23 @@ export interface KubeApiServerHandle {
   kubeconfig: string;
   /** Bearer token of that admin. */
   token: string;
+  /** Process ids, for stopping a detached server from another process. */
+  pids: { etcd: number; apiServer: number };
   stop(): Promise<void>;
+}
+
+export interface KubeApiServerOptions {
+  /**
+   * Folder for etcd's data, certificates and the kubeconfig; it is kept by stop(). Default: a new
+   * temporary folder that stop() removes.
+   */
+  dir?: string;
+  /**
+   * Leave etcd and kube-apiserver running after this process exits (for manual use, `pnpm k8s:up`):
+   * they get their own process group and write their output to `<dir>/etcd.log` and
+   * `<dir>/kube-apiserver.log`.
+   */
+  detached?: boolean;
 }
 
 /** Where scripts/install-kube-tools.sh builds kube-apiserver and etcd. */
@@ -27,10 +44,7 @@ export function kubeToolsDir(): string {
 /** Both binaries, or undefined when they have not been built on this machine. */
 export async function findKubeBinaries(): Promise<{ apiServer: string; etcd: string } | undefined> {
   const dirs = [kubeToolsDir()];
-  const [apiServer, etcd] = await Promise.all([
-    findBinary("kube-apiserver", dirs),
-    findBinary("etcd", dirs),
-  ]);
+  const [apiServer, etcd] = await Promise.all([findBinary("kube-apiserver", dirs), findBinary("etcd", dirs)]);
   return apiServer && etcd ? { apiServer, etcd } : undefined;
 }
 
@@ -39,23 +53,25 @@ export async function findKubeBinaries(): Promise<{ apiServer: string; etcd: str
  * no nodes, controllers or scheduler, so objects are stored, validated (OpenAPI schemas, CEL rules,
  * admission) and watched for real, but no pod ever runs. Authentication is a static admin token.
  */
-export async function startKubeApiServer(): Promise<KubeApiServerHandle> {
+export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServerHandle> {
   const binaries = await findKubeBinaries();
   if (!binaries) {
     throw new Error(`kube-apiserver/etcd not found in ${kubeToolsDir()}: run scripts/install-kube-tools.sh`);
   }
-  const dir = await mkdtemp(join(tmpdir(), "strata-kube-"));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "strata-kube-")));
+  await mkdir(dir, { recursive: true });
+  const logDir = options.detached ? dir : undefined;
   const processes: ChildProcess[] = [];
   const stop = async () => {
     await Promise.all(processes.reverse().map(terminate));
-    await rm(dir, { recursive: true, force: true });
+    if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
   };
   try {
-    const etcdUrl = await startEtcd(binaries.etcd, dir, processes);
+    const etcdUrl = await startEtcd(binaries.etcd, dir, processes, logDir);
     const token = randomBytes(24).toString("hex");
     const port = await freePort();
     await writeApiServerFiles(dir, token);
-    processes.push(spawnLogged(binaries.apiServer, apiServerArgs(dir, etcdUrl, port), "kube-apiserver"));
+    processes.push(spawnLogged(binaries.apiServer, apiServerArgs(dir, etcdUrl, port), "kube-apiserver", logDir));
     const url = `https://127.0.0.1:${port}`;
     await waitForPort(port, "127.0.0.1", 60_000);
     const ca = await readFile(join(dir, "certs", "apiserver.crt"), "utf8");
@@ -63,14 +79,20 @@ export async function startKubeApiServer(): Promise<KubeApiServerHandle> {
     const kubeconfig = kubeconfigFor(url, token, ca);
     const kubeconfigPath = join(dir, "kubeconfig");
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
-    return { url, kubeconfigPath, kubeconfig, token, stop };
+    const pids = { etcd: processes[0]?.pid ?? 0, apiServer: processes[1]?.pid ?? 0 };
+    return { url, kubeconfigPath, kubeconfig, token, pids, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-async function startEtcd(binary: string, dir: string, processes: ChildProcess[]): Promise<string> {
+async function startEtcd(
+  binary: string,
+  dir: string,
+  processes: ChildProcess[],
+  logDir: string | undefined,
+): Promise<string> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -85,7 +107,7 @@ async function startEtcd(binary: string, dir: string, processes: ChildProcess[])
     "--unsafe-no-fsync",
     "--log-level=warn",
   ];
-  processes.push(spawnLogged(binary, args, "etcd"));
+  processes.push(spawnLogged(binary, args, "etcd", logDir));
   await waitForPort(clientPort, "127.0.0.1", 30_000);
   return clientUrl;
 }
@@ -99,7 +121,9 @@ async function writeApiServerFiles(dir: string, token: string): Promise<void> {
   await Promise.all([
     writeFile(join(dir, "sa.pub"), publicKey),
     writeFile(join(dir, "sa.key"), privateKey, { mode: 0o600 }),
-    writeFile(join(dir, "tokens.csv"), `${token},strata-admin,strata-admin,system:masters\n`, { mode: 0o600 }),
+    writeFile(join(dir, "tokens.csv"), `${token},strata-admin,strata-admin,system:masters\n`, {
+      mode: 0o600,
+    }),
   ]);
 }
 
@@ -172,8 +196,22 @@ function kubeconfigFor(url: string, token: string, ca: string): string {
   ].join("\n");
 }
 
-/** Keeps the last output of a child so a failed start-up can say why. */
-function spawnLogged(binary: string, args: string[], name: string): ChildProcess {
+/**
+ * Keeps the last output of a child so a failed start-up can say why. With `logDir` the child outlives
+ * this process: its own process group, output to `<logDir>/<name>.log` rather than pipes that would
+ * close with us.
+ */
+function spawnLogged(binary: string, args: string[], name: string, logDir?: string): ChildProcess {
+  if (logDir !== undefined) {
+    const log = openSync(join(logDir, `${name}.log`), "a");
+    try {
+      const child = spawn(binary, args, { stdio: ["ignore", log, log], detached: true });
+      child.unref();
+      return child;
+    } finally {
+      closeSync(log);
+    }
+  }
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   const tail: string[] = [];
   const keep = (chunk: Buffer) => {

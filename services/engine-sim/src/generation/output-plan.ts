@@ -12,7 +12,7 @@ import type { FinishReason } from "../model/sequence.js";
 import { EOS_TOKEN_ID, type Tokenizer } from "../model/tokenizer.js";
 import { createPrng, seedFrom } from "./prng.js";
 import { randomWords } from "./random-text.js";
-import { type CompiledRule, findScriptedReply } from "./script.js";
+import { type CompiledRule, findScriptedReply, findScriptedRule } from "./script.js";
 
 export interface OutputPlanRequest {
   /** Text scripted rules are matched against. */
@@ -25,6 +25,8 @@ export interface OutputPlanRequest {
   minTokens?: number | undefined;
   ignoreEos?: boolean | undefined;
   stop?: readonly string[] | undefined;
+  /** The reply to produce, decided elsewhere (a tool call's arguments, a JSON-mode document). */
+  reply?: string | undefined;
 }
 
 export interface OutputPlan {
@@ -67,7 +69,7 @@ export class OutputPlanner {
     const random = createPrng(
       seedFrom([...request.promptTokenIds, seed >>> 0, Math.floor(seed / 2 ** 32), request.choiceIndex]),
     );
-    const scriptedReply = findScriptedReply(this.rules, request.matchText);
+    const scriptedReply = request.reply ?? findScriptedReply(this.rules, request.matchText);
     let pieces: Piece[];
     if (scriptedReply !== undefined) {
       pieces = this.tokenizer.pieces(scriptedReply);
@@ -80,6 +82,11 @@ export class OutputPlanner {
     const wanted = request.ignoreEos ? request.maxTokens : minTokens;
     if (pieces.length < wanted) pieces = [...pieces, ...this.filler(random, wanted - pieces.length)];
     return this.finish(pieces, naturalLength, request, minTokens, scriptedReply !== undefined);
+  }
+
+  /** The first scripted rule matching the text (tool calls and JSON-mode answers start from it). */
+  scriptedRule(text: string): ReturnType<typeof findScriptedRule> {
+    return findScriptedRule(this.rules, text);
   }
 
   private filler(random: () => number, count: number): Piece[] {

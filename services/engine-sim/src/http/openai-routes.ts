@@ -1,7 +1,9 @@
 /** POST /v1/chat/completions and /v1/completions, streaming and not (vLLM; TGI serves them too). */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ChoiceSpec, runChoices } from "../engine/run-choices.js";
+import { applyFaultBeforeAnswer, type ErrorFlavor } from "../faults/apply-fault.js";
 import type { OutputPlan } from "../generation/output-plan.js";
+import type { StructuredReply } from "../generation/structured-reply.js";
 import { lastUserText, renderChatTemplate } from "../model/chat-template.js";
 import { type EngineContext, TGI_VERSION } from "./context.js";
 import { ApiError, badRequest } from "./errors.js";
@@ -22,7 +24,9 @@ import {
   type SamplingSettings,
   samplingSettings,
 } from "./openai-schemas.js";
+import { openAiStructuredReply } from "./openai-structured.js";
 import { readJson, SseWriter, sendJson } from "./respond.js";
+import { ToolCallStreamer, withToolCalls } from "./tool-call-format.js";
 
 interface PromptInput {
   tokenIds: number[];
@@ -39,7 +43,13 @@ export async function handleChatCompletions(
   const sampling = samplingSettings(body, body.max_completion_tokens ?? body.max_tokens);
   const rendered = renderChatTemplate(body.messages, body.add_generation_prompt ?? true);
   const prompt = { tokenIds: context.tokenizer.encode(rendered), matchText: lastUserText(body.messages) };
-  execute(context, "chat", model, [prompt], sampling, request, response);
+  const structured = openAiStructuredReply(context.planner, body, prompt.matchText, prompt.tokenIds);
+  const fault = context.faults.take(prompt.matchText, request.headers["x-sim-fault"]);
+  if (await applyFaultBeforeAnswer(fault, faultFlavor(context), response, sampling.stream)) return;
+  execute(context, "chat", model, [prompt], sampling, request, response, {
+    structured,
+    dropAfter: fault?.dropAfterChunks,
+  });
 }
 
 export async function handleCompletions(
@@ -61,7 +71,11 @@ export async function handleCompletions(
   else if (raw.every((item) => typeof item === "number"))
     prompts.push({ tokenIds: raw as number[], matchText: "" });
   else prompts.push(...(raw as number[][]).map((tokenIds) => ({ tokenIds, matchText: "" })));
-  execute(context, "completion", model, prompts, sampling, request, response);
+  const fault = context.faults.take(prompts[0]?.matchText ?? "", request.headers["x-sim-fault"]);
+  if (await applyFaultBeforeAnswer(fault, faultFlavor(context), response, sampling.stream)) return;
+  execute(context, "completion", model, prompts, sampling, request, response, {
+    dropAfter: fault?.dropAfterChunks,
+  });
 }
 
 /** vLLM rejects unknown model names; TGI serves whatever name the client sends. */
@@ -101,7 +115,11 @@ function execute(
   sampling: SamplingSettings,
   request: IncomingMessage,
   response: ServerResponse,
+  extras: { structured?: StructuredReply | undefined; dropAfter?: number | undefined } = {},
 ): void {
+  const { structured } = extras;
+  const reply =
+    structured?.kind === "json" ? structured.text : structured?.calls.map((call) => call.arguments).join("");
   const specs: ChoiceSpec[] = [];
   for (const prompt of prompts) {
     const maxTokens = effectiveMaxTokens(context, prompt.tokenIds.length, sampling.maxTokens);
@@ -116,12 +134,13 @@ function execute(
         minTokens: sampling.minTokens,
         ignoreEos: sampling.ignoreEos,
         stop: sampling.stop,
+        reply,
       });
       specs.push({ promptTokenIds: prompt.tokenIds, plan });
     }
   }
   const tgi = context.options.api === "tgi";
-  const meta = newResponseMeta(kind, model, context.options.api, tgi ? `${TGI_VERSION}-native` : null);
+  const meta = newResponseMeta(kind, model, tgi ? "tgi" : "vllm", tgi ? `${TGI_VERSION}-native` : null);
   const plans = specs.map((spec) => spec.plan);
   const promptTokens = prompts.reduce((sum, prompt) => sum + prompt.tokenIds.length, 0);
   const usageOf = (cached: number[]) => {
@@ -137,10 +156,16 @@ function execute(
 
   let done = false;
   const sse = sampling.stream ? new SseWriter(response, tgi ? "data:" : "data: ") : undefined;
+  sse?.dropAfter(extras.dropAfter);
   sse?.start();
+  const calls = structured?.kind === "tool_calls" ? structured.calls : undefined;
+  const toolStreams = calls
+    ? plans.map((_plan, choice) => new ToolCallStreamer(meta, choice, calls))
+    : undefined;
   const run = runChoices(context.driver, specs, {
     onToken: sse
-      ? (choice, index) => streamToken(sse, kind, meta, choice, index, plans[choice] as OutputPlan)
+      ? (choice, index) =>
+          streamToken(sse, kind, meta, choice, index, plans[choice] as OutputPlan, toolStreams?.[choice])
       : undefined,
     onComplete: (cached) => {
       done = true;
@@ -148,7 +173,7 @@ function execute(
       if (!sse) {
         const body =
           kind === "chat" ? chatCompletionBody(meta, plans, usage) : completionBody(meta, plans, usage);
-        return sendJson(response, 200, body);
+        return sendJson(response, 200, calls ? withToolCalls(body, calls, plans) : body);
       }
       if (sampling.includeUsage) sse.send(usageChunk(meta, kind, usage));
       sse.send("[DONE]");
@@ -180,13 +205,23 @@ function streamToken(
   choice: number,
   index: number,
   plan: OutputPlan,
+  toolStream?: ToolCallStreamer,
 ): void {
   const last = index === plan.tokenIds.length - 1 ? plan : null;
   const text = plan.deltas[index] ?? "";
   if (kind === "chat") {
     if (index === 0) sse.send(chatRoleChunk(meta, choice));
+    if (toolStream) {
+      for (const chunk of toolStream.chunks(text, last)) sse.send(chunk);
+      return;
+    }
     sse.send(chatDeltaChunk(meta, choice, text, last));
   } else {
     sse.send(completionDeltaChunk(meta, choice, text, last));
   }
+}
+
+/** Injected errors look like the engine's own: TGI's body on a TGI replica, vLLM's otherwise. */
+function faultFlavor(context: EngineContext): ErrorFlavor {
+  return context.options.api === "tgi" ? "tgi" : "vllm";
 }

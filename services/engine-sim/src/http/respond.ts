@@ -61,10 +61,18 @@ export async function readJson(request: IncomingMessage): Promise<unknown> {
 
 /** Server-sent events. vLLM writes `data: {...}`; TGI (axum) writes `data:{...}`. */
 export class SseWriter {
+  /** Events still allowed before an injected fault drops the connection. */
+  private remaining = Number.POSITIVE_INFINITY;
+
   constructor(
     private readonly response: ServerResponse,
     private readonly prefix: "data: " | "data:",
   ) {}
+
+  /** Fault injection: drop the connection once `count` events have been written. */
+  dropAfter(count: number | undefined): void {
+    if (count !== undefined) this.remaining = count;
+  }
 
   start(headers: Record<string, string | number> = {}): void {
     if (this.response.headersSent || this.response.destroyed) return;
@@ -75,12 +83,21 @@ export class SseWriter {
     });
   }
 
-  send(data: unknown): void {
+  send(data: unknown, event?: string): void {
     if (this.response.destroyed || this.response.writableEnded) return;
-    this.response.write(`${this.prefix}${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+    const payload = typeof data === "string" ? data : JSON.stringify(data);
+    // Anthropic names its events; vLLM and TGI send data lines only.
+    const text = `${event ? `event: ${event}\n` : ""}${this.prefix}${payload}\n\n`;
+    if (this.remaining === 0) return;
+    this.remaining--;
+    if (this.remaining > 0) this.response.write(text);
+    // The last event allowed is flushed first, then the connection is dropped mid-answer.
+    else this.response.write(text, () => this.response.destroy());
   }
 
   end(): void {
+    // A dropped stream must not end cleanly while its last write is still flushing.
+    if (this.remaining === 0) return;
     if (!this.response.destroyed && !this.response.writableEnded) this.response.end();
   }
 }

@@ -1,5 +1,8 @@
 /** The node:http front end: one route table per API flavour, errors mapped in one place. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { anthropicErrorBody } from "./anthropic-format.js";
+import { handleAnthropicMessages, handleAnthropicModels } from "./anthropic-routes.js";
+import { checkBearerKey } from "./api-key-check.js";
 import type { EngineContext } from "./context.js";
 import { ApiError, tgiErrorBody, vllmErrorBody } from "./errors.js";
 import { handleChatCompletions, handleCompletions } from "./openai-routes.js";
@@ -61,8 +64,17 @@ const TGI_ROUTES: Record<string, Route> = {
   "/tokenize": { method: "POST", handler: handleTgiTokenize },
 };
 
+/** Anthropic's Messages API (an engine-sim mode standing in for a hosted provider). */
+const ANTHROPIC_ROUTES: Record<string, Route> = {
+  ...SHARED_ROUTES,
+  "/v1/messages": { method: "POST", handler: handleAnthropicMessages, generation: true },
+  "/v1/models": { method: "GET", handler: handleAnthropicModels },
+};
+
+const ROUTES = { vllm: VLLM_ROUTES, tgi: TGI_ROUTES, anthropic: ANTHROPIC_ROUTES };
+
 export function createEngineServer(context: EngineContext): Server {
-  const routes = context.options.api === "tgi" ? TGI_ROUTES : VLLM_ROUTES;
+  const routes = ROUTES[context.options.api];
   const server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?", 1)[0] as string;
     const route = routes[path];
@@ -71,6 +83,7 @@ export function createEngineServer(context: EngineContext): Server {
       return sendJson(response, 405, { detail: "Method Not Allowed" }, { allow: route.method });
     }
     if (context.closing) response.setHeader("connection", "close");
+    if (!checkBearerKey(context, path, request, response)) return;
     void dispatch(context, route, request, response);
   });
   server.keepAliveTimeout = 65_000;
@@ -132,7 +145,10 @@ function sendError(
     sendText(response, apiError.kind === "validation" ? 422 : 400, apiError.message);
     return;
   }
-  const { status, body } = context.options.api === "tgi" ? tgiErrorBody(apiError) : vllmErrorBody(apiError);
+  const format = { tgi: tgiErrorBody, vllm: vllmErrorBody, anthropic: anthropicErrorBody }[
+    context.options.api
+  ];
+  const { status, body } = format(apiError);
   sendJson(response, status, body);
 }
 

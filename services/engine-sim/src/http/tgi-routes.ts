@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { runChoices } from "../engine/run-choices.js";
+import { applyFaultBeforeAnswer } from "../faults/apply-fault.js";
 import type { OutputPlan } from "../generation/output-plan.js";
 import { type EngineContext, TGI_VERSION } from "./context.js";
 import { ApiError, validationError } from "./errors.js";
@@ -129,6 +130,8 @@ export async function handleTgiGenerate(
   if (compat && body.stream) return streamGenerate(context, body, request, response);
   const started = context.driver.now();
   const input = validate(context, body);
+  const fault = context.faults.take(input.inputs, request.headers["x-sim-fault"]);
+  if (await applyFaultBeforeAnswer(fault, "tgi", response, false)) return;
   const plan = planFor(context, input);
   let done = false;
   const run = runChoices(context.driver, [{ promptTokenIds: input.promptTokenIds, plan }], {
@@ -174,15 +177,18 @@ export async function handleTgiGenerateStream(
   return streamGenerate(context, await readGenerateRequest(request), request, response);
 }
 
-function streamGenerate(
+async function streamGenerate(
   context: EngineContext,
   body: GenerateRequest,
-  _request: IncomingMessage,
+  request: IncomingMessage,
   response: ServerResponse,
-): void {
+): Promise<void> {
   const input = validate(context, body);
   const plan = planFor(context, input);
+  const fault = context.faults.take(input.inputs, request.headers["x-sim-fault"]);
+  if (await applyFaultBeforeAnswer(fault, "tgi", response, true)) return;
   const sse = new SseWriter(response, "data:");
+  sse.dropAfter(fault?.dropAfterChunks);
   sse.start({ "x-compute-type": "gpu+optimized", "x-accel-buffering": "no" });
   let done = false;
   const run = runChoices(context.driver, [{ promptTokenIds: input.promptTokenIds, plan }], {

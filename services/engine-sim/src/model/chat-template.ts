@@ -1,39 +1,10 @@
 /**
- * The simulator's fixed chat template (stands in for a model's Jinja template):
- *
- *   <s><|system|>\n{content}<|end|>\n<|user|>\n{content}<|end|>\n ... <|assistant|>\n
- *
- * Each message is `<|{role}|>\n{content}<|end|>\n`; the prompt starts with the BOS token `<s>` and,
- * with add_generation_prompt (the default), ends with `<|assistant|>\n`. Roles with a special token
- * (system, user, assistant, tool, developer) render it as one token; any other role is plain text.
- * Content may be a string or a list of parts; only `text` parts contribute.
+ * The simulator's chat template lives in the kit (`renderChatTemplate`), shared with the gateway so
+ * the prompt it sends the router for cache-aware routing is byte for byte what this engine prefills.
  */
-export interface ChatContentPart {
-  type: string;
-  text?: string;
-}
+import { type ChatMessage, messageText } from "@strata/kit";
 
-export interface ChatMessage {
-  role: string;
-  content?: string | ChatContentPart[] | null;
-}
-
-export function messageText(message: ChatMessage): string {
-  const { content } = message;
-  if (content === undefined || content === null) return "";
-  if (typeof content === "string") return content;
-  return content
-    .filter((part) => part.type === "text" && typeof part.text === "string")
-    .map((part) => part.text)
-    .join("\n");
-}
-
-export function renderChatTemplate(messages: readonly ChatMessage[], addGenerationPrompt = true): string {
-  let rendered = "<s>";
-  for (const message of messages) rendered += `<|${message.role}|>\n${messageText(message)}<|end|>\n`;
-  if (addGenerationPrompt) rendered += "<|assistant|>\n";
-  return rendered;
-}
+export { type ChatContentPart, type ChatMessage, messageText, renderChatTemplate } from "@strata/kit";
 
 /** The text scripted replies are matched against: the last user message. */
 export function lastUserText(messages: readonly ChatMessage[]): string {

@@ -1,39 +1,56 @@
-import { type Database, StrataError } from "@strata/kit";
+import { type Database, type Logger, StrataError } from "@strata/kit";
+import { ApiKeyCache, type KeyRecord } from "./api-key-cache.js";
 import { bearerToken, hashApiKey, newApiKeySecret, newId } from "./api-key-secret.js";
+import type { AuthContext } from "./auth-context.js";
+import { LastUsedTracker } from "./last-used-tracker.js";
 
-/** Who is calling: attached to every request once its key checks out. */
-export interface AuthContext {
-  tenantId: string;
-  apiKeyId: string;
-}
-
-interface CachedKey {
-  auth: AuthContext | undefined;
-  expiresAt: number;
-  /** Keys that expire in Postgres must stop working here too, even while cached. */
-  keyExpiresAt: number;
-}
+export type { AuthContext } from "./auth-context.js";
 
 export interface ApiKeyStoreOptions {
   db: Database;
   hashKey: string;
-  /** How long a lookup is trusted; revocation takes at most this long to reach this replica. */
+  /**
+   * How long a lookup is trusted. Revocations broadcast over the bus reach every replica at once; this
+   * bounds how long one that was missed (a replica cut off from NATS) can take.
+   */
   cacheTtlMs: number;
   /** Unknown keys are remembered for a shorter time, so a bad key cannot hammer Postgres. */
   negativeCacheTtlMs?: number;
   maxCacheEntries?: number;
+  /** How often last_used_at is written for the keys used meanwhile. */
+  lastUsedFlushMs?: number;
+  logger?: Pick<Logger, "warn">;
   now?: () => number;
 }
 
+interface KeyRow {
+  id: string;
+  tenant_id: string;
+  project_id: string | null;
+  allowed_models: string[] | null;
+  metadata: Record<string, string> | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** Authenticates API keys: a keyed-hash lookup in Postgres behind a short-lived in-memory cache. */
 export class ApiKeyStore {
-  private readonly cache = new Map<string, CachedKey>();
+  private readonly cache: ApiKeyCache;
+  private readonly inFlight = new Map<string, Promise<KeyRecord | undefined>>();
+  private readonly lastUsed: LastUsedTracker;
   private readonly now: () => number;
 
   constructor(private readonly options: ApiKeyStoreOptions) {
     this.now = options.now ?? Date.now;
+    this.cache = new ApiKeyCache(options.maxCacheEntries ?? 100_000);
+    this.lastUsed = new LastUsedTracker({
+      db: options.db,
+      logger: options.logger ?? { warn: () => {} },
+      flushIntervalMs: options.lastUsedFlushMs ?? 10_000,
+    });
   }
 
-  /** Checks a bearer credential and returns who it belongs to, or throws 401. */
+  /** Checks a bearer credential and returns who it belongs to, or throws 401 saying why. */
   async authenticate(authorization: string | undefined): Promise<AuthContext> {
     const secret = bearerToken(authorization);
     if (!secret) {
@@ -42,37 +59,63 @@ export class ApiKeyStore {
         "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.",
       );
     }
-    const auth = await this.lookup(secret);
-    if (!auth) throw new StrataError("invalid_api_key", `Incorrect API key provided: ${redact(secret)}.`);
-    return auth;
-  }
-
-  private async lookup(secret: string): Promise<AuthContext | undefined> {
     const now = this.now();
-    const cached = this.cache.get(secret);
-    if (cached && cached.expiresAt > now) return cached.keyExpiresAt > now ? cached.auth : undefined;
-    const result = await this.options.db.query<{ id: string; tenant_id: string; expires_at: Date | null }>(
-      `SELECT id, tenant_id, expires_at FROM gateway.api_keys
-        WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-      [hashApiKey(secret, this.options.hashKey)],
-    );
-    const row = result.rows[0];
-    const auth = row ? { tenantId: row.tenant_id, apiKeyId: row.id } : undefined;
-    const ttl = auth ? this.options.cacheTtlMs : (this.options.negativeCacheTtlMs ?? 2_000);
-    if (this.cache.size >= (this.options.maxCacheEntries ?? 100_000)) this.cache.clear();
-    this.cache.set(secret, {
-      auth,
-      expiresAt: now + ttl,
-      keyExpiresAt: row?.expires_at ? row.expires_at.getTime() : Number.POSITIVE_INFINITY,
-    });
-    return auth;
+    const cached = this.cache.get(secret, now);
+    const record = cached ? cached.record : await this.lookup(secret, now);
+    if (!record) throw new StrataError("invalid_api_key", `Incorrect API key provided: ${redact(secret)}.`);
+    if (record.revokedAt !== undefined && record.revokedAt <= now)
+      throw new StrataError("invalid_api_key", `The API key ${redact(secret)} has been revoked.`);
+    const expiresAt = record.auth.expiresAt;
+    if (expiresAt !== undefined && expiresAt <= now) {
+      throw new StrataError(
+        "invalid_api_key",
+        `The API key ${redact(secret)} expired at ${new Date(expiresAt).toISOString()}.`,
+      );
+    }
+    this.lastUsed.touch(record.auth.apiKeyId);
+    return record.auth;
   }
 
-  /** Forgets cached lookups, e.g. after a key was revoked. */
+  /** Drops the cached lookup of one key, so its next use reads Postgres (after a revoke, rotate or edit). */
+  forget(apiKeyId: string): void {
+    this.cache.drop(apiKeyId);
+  }
+
+  /** Forgets every cached lookup. */
   invalidate(): void {
     this.cache.clear();
   }
 
+  /** Writes pending last-used stamps; call on shutdown. */
+  close(): Promise<void> {
+    return this.lastUsed.flush();
+  }
+
+  private lookup(secret: string, now: number): Promise<KeyRecord | undefined> {
+    // Concurrent first uses of one key share a single query.
+    let pending = this.inFlight.get(secret);
+    if (!pending) {
+      pending = this.read(secret, now).finally(() => this.inFlight.delete(secret));
+      this.inFlight.set(secret, pending);
+    }
+    return pending;
+  }
+
+  private async read(secret: string, now: number): Promise<KeyRecord | undefined> {
+    const generation = this.cache.currentGeneration;
+    const result = await this.options.db.query<KeyRow>(
+      `SELECT id, tenant_id, project_id, allowed_models, metadata, expires_at, revoked_at
+         FROM gateway.api_keys WHERE key_hash = $1`,
+      [hashApiKey(secret, this.options.hashKey)],
+    );
+    const row = result.rows[0];
+    const record = row ? recordFrom(row) : undefined;
+    const ttl = record ? this.options.cacheTtlMs : (this.options.negativeCacheTtlMs ?? 2_000);
+    this.cache.set(secret, record, now + ttl, generation);
+    return record;
+  }
+
+  /** The tenant with this name, created when missing (the local runner's "dev" tenant). */
   async ensureTenant(name: string): Promise<string> {
     const result = await this.options.db.query<{ id: string }>(
       `INSERT INTO gateway.tenants (id, name) VALUES ($1, $2)
@@ -82,21 +125,35 @@ export class ApiKeyStore {
     return result.rows[0]!.id;
   }
 
-  /** Creates a key and returns its secret, which exists nowhere else afterwards. */
+  /** Creates a key with every model allowed and returns its secret, which exists nowhere else afterwards. */
   async createKey(tenantId: string, name: string, expiresAt?: Date): Promise<{ id: string; secret: string }> {
     const secret = newApiKeySecret();
     const id = newId("key");
     await this.options.db.query(
       `INSERT INTO gateway.api_keys (id, tenant_id, name, key_hash, key_prefix, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [id, tenantId, name, hashApiKey(secret, this.options.hashKey), secret.slice(0, 14), expiresAt ?? null],
+      [id, tenantId, name, hashApiKey(secret, this.options.hashKey), keyPrefix(secret), expiresAt ?? null],
     );
     return { id, secret };
   }
+}
 
-  async revokeKey(id: string): Promise<void> {
-    await this.options.db.query("UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1", [id]);
-    this.invalidate();
-  }
+/** The stored, displayable start of a secret: the fixed prefix and four random characters. */
+export function keyPrefix(secret: string): string {
+  return secret.slice(0, 14);
+}
+
+function recordFrom(row: KeyRow): KeyRecord {
+  return {
+    auth: {
+      tenantId: row.tenant_id,
+      apiKeyId: row.id,
+      projectId: row.project_id ?? undefined,
+      allowedModels: row.allowed_models ?? undefined,
+      metadata: row.metadata ?? {},
+      expiresAt: row.expires_at?.getTime(),
+    },
+    revokedAt: row.revoked_at?.getTime(),
+  };
 }
 
 function redact(secret: string): string {

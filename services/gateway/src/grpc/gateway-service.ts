@@ -1,9 +1,13 @@
-import type { CallContext, ServiceClient, ServiceImpl } from "@strata/kit";
+import { type CallContext, type ServiceClient, type ServiceImpl, StrataError } from "@strata/kit";
 import type { gatewayV1, routerV1 } from "@strata/proto";
 import type { ApiKeyStore } from "../auth/api-key-store.js";
-import { routeHeader } from "../http/route-header.js";
+import { visibleModels } from "../auth/authorize-model.js";
+import { parseCacheDirectives } from "../cache/cache-directives.js";
+import { createEmbeddingRpc } from "../embeddings/embeddings-grpc.js";
+import type { EmbeddingsService } from "../embeddings/embeddings-service.js";
 import { type Operation, validateRequest } from "../openai/request-schemas.js";
 import type { CompletionPipeline, CompletionResult } from "../pipeline/completion-pipeline.js";
+import { requestTimeoutMs } from "../pipeline/request-deadline.js";
 import { newRequestId } from "../pipeline/request-id.js";
 import { chatBody, completionBody, errorFromHttp, usageMessage } from "./proto-mapping.js";
 
@@ -11,6 +15,8 @@ export interface GatewayServiceDeps {
   keys: Pick<ApiKeyStore, "authenticate">;
   pipeline: Pick<CompletionPipeline, "execute">;
   router: Pick<ServiceClient<typeof routerV1.RouterService>, "listModels">;
+  /** CreateEmbedding; absent: the call is refused as not found. */
+  embeddings?: Pick<EmbeddingsService, "create">;
 }
 
 /** The gRPC face of the gateway: the same pipeline, keys and errors as the HTTP API. */
@@ -24,16 +30,33 @@ export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gat
     const auth = await authenticate(context);
     const request = validateRequest(operation, body);
     const requestId = newRequestId();
-    const result = await deps.pipeline.execute({
-      operation,
-      request,
-      auth,
-      requestId,
-      signal: context.signal,
-      startedAt: performance.now(),
+    const timeout = context.metadata.get("x-strata-timeout-ms")[0];
+    const cache = parseCacheDirectives((name) => {
+      const value = context.metadata.get(name)[0];
+      return typeof value === "string" ? value : undefined;
     });
-    context.setHeader("x-request-id", requestId);
-    context.setHeader("x-strata-route", routeHeader(result.route));
+    // Steps add headers (x-strata-route, x-ratelimit-*...); gRPC sends them as response metadata.
+    const headers: Record<string, string> = { "x-request-id": requestId };
+    const send = () => {
+      for (const [name, value] of Object.entries(headers)) context.setHeader(name, value);
+    };
+    const result = await deps.pipeline
+      .execute({
+        operation,
+        request,
+        auth,
+        requestId,
+        signal: context.signal,
+        startedAt: performance.now(),
+        timeoutMs: requestTimeoutMs(typeof timeout === "string" ? timeout : undefined),
+        headers,
+        cache,
+      })
+      .catch((error: unknown) => {
+        send();
+        throw error;
+      });
+    send();
     return result;
   }
 
@@ -45,7 +68,10 @@ export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gat
     const result = await run(operation, body, context);
     if (result.kind !== "json") throw new Error("expected a complete answer");
     if (result.status !== 200) throw errorFromHttp(result.status, result.body);
-    return { answer: JSON.parse(result.body.toString("utf8")) as T, route: routeHeader(result.route) };
+    return {
+      answer: JSON.parse(result.body.toString("utf8")) as T,
+      route: result.headers["x-strata-route"] ?? "",
+    };
   }
 
   async function* chunks<T>(operation: Operation, body: unknown, context: CallContext): AsyncIterable<T> {
@@ -92,12 +118,21 @@ export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gat
       }
     },
     async listModels(_request, context) {
-      await authenticate(context);
+      const auth = await authenticate(context);
       const { models } = await deps.router.listModels({});
       return {
-        data: models.map((model) => ({ id: model.id, ownedBy: model.ownedBy || "strata", created: 0n })),
+        data: visibleModels(auth, models).map((model) => ({
+          id: model.id,
+          ownedBy: model.ownedBy || "strata",
+          created: 0n,
+        })),
       };
     },
+    createEmbedding: deps.embeddings
+      ? createEmbeddingRpc({ authenticate, embeddings: deps.embeddings })
+      : async () => {
+          throw new StrataError("not_found", "This gateway serves no embeddings.");
+        },
   };
 }
 

@@ -2,12 +2,18 @@ import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Logger, type ServiceClient, StrataError, toStrataError } from "@strata/kit";
 import type { routerV1 } from "@strata/proto";
+import type { AdminRouter } from "../admin/admin-router.js";
 import type { ApiKeyStore } from "../auth/api-key-store.js";
+import { visibleModels } from "../auth/authorize-model.js";
+import { parseCacheDirectives } from "../cache/cache-directives.js";
+import { handleEmbeddings } from "../embeddings/embeddings-http.js";
+import type { EmbeddingsService } from "../embeddings/embeddings-service.js";
+import type { AsyncHttpApi } from "../jobs/async-http-api.js";
 import { type Operation, validateRequest } from "../openai/request-schemas.js";
 import type { CompletionPipeline } from "../pipeline/completion-pipeline.js";
+import { requestTimeoutMs } from "../pipeline/request-deadline.js";
 import { newRequestId } from "../pipeline/request-id.js";
 import { parseJsonBody, readBody } from "./read-body.js";
-import { routeHeader } from "./route-header.js";
 import { sendError, sendJson } from "./send.js";
 
 export interface HttpApiDeps {
@@ -16,6 +22,12 @@ export interface HttpApiDeps {
   router: Pick<ServiceClient<typeof routerV1.RouterService>, "listModels">;
   maxBodyBytes: number;
   logger: Logger;
+  /** The admin API (`/admin/...`), behind its own credential. */
+  admin?: Pick<AdminRouter, "owns" | "handle">;
+  /** POST /v1/embeddings; absent: 404 like any unknown route. */
+  embeddings?: Pick<EmbeddingsService, "create">;
+  /** `/v1/jobs`, `/v1/files` and `/v1/batches`; absent: 404 like any unknown route. */
+  asyncApi?: Pick<AsyncHttpApi, "owns" | "handle">;
 }
 
 const completionPaths: Record<string, Operation> = {
@@ -51,6 +63,12 @@ async function dispatch(
     requireMethod(request, "POST");
     return handleCompletion(deps, request, response, requestId, operation);
   }
+  if (deps.admin?.owns(path)) return deps.admin.handle(request, response, requestId);
+  if (deps.asyncApi?.owns(path)) return deps.asyncApi.handle(request, response, requestId);
+  if (path === "/v1/embeddings" && deps.embeddings) {
+    requireMethod(request, "POST");
+    return handleEmbeddings({ ...deps, embeddings: deps.embeddings }, request, response, requestId);
+  }
   if (path === "/v1/models" || path.startsWith("/v1/models/")) {
     requireMethod(request, "GET");
     return handleModels(deps, request, response, decodeURIComponent(path.slice("/v1/models/".length)));
@@ -82,15 +100,26 @@ async function handleCompletion(
     if (!response.writableFinished)
       abort.abort(new StrataError("client_closed", "The client closed the request."));
   });
-  const result = await deps.pipeline.execute({
-    operation,
-    request: body,
-    auth,
-    requestId,
-    signal: abort.signal,
-    startedAt,
-  });
-  const headers = { "x-strata-route": routeHeader(result.route) };
+  // Steps add response headers (x-strata-route, x-ratelimit-*...), sent with the answer or the error.
+  const headers: Record<string, string> = {};
+  const timeoutMs = requestTimeoutMs(request.headers["x-strata-timeout-ms"]);
+  const cache = parseCacheDirectives((name) => headerValue(request.headers[name]));
+  const result = await deps.pipeline
+    .execute({
+      operation,
+      request: body,
+      auth,
+      requestId,
+      signal: abort.signal,
+      startedAt,
+      timeoutMs,
+      cache,
+      headers,
+    })
+    .catch((error: unknown) => {
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+      throw error;
+    });
   if (result.kind === "json") {
     sendJson(response, result.status, result.body, headers);
     return;
@@ -125,9 +154,10 @@ async function handleModels(
   response: ServerResponse,
   id: string,
 ): Promise<void> {
-  await deps.keys.authenticate(request.headers.authorization);
+  const auth = await deps.keys.authenticate(request.headers.authorization);
   const { models } = await deps.router.listModels({});
-  const data = models.map((model) => ({
+  // A key limited to some models sees only those.
+  const data = visibleModels(auth, models).map((model) => ({
     id: model.id,
     object: "model",
     created: 0,
@@ -141,4 +171,8 @@ async function handleModels(
   if (!model)
     throw new StrataError("model_not_found", `The model '${id}' does not exist.`, { param: "model" });
   sendJson(response, 200, model);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,8 +1,10 @@
+import { renderChatTemplate, renderCompletionPrompt } from "@strata/kit";
 import type { ChatCompletionRequest, CompletionRequest, Operation } from "./request-schemas.js";
 
 /**
- * The prompt text as the engine will see it (chat messages rendered in order), which the router uses
- * for prefix-aware routing and to estimate tokens before the engine counts them.
+ * The prompt text as the engine will see it, which the router uses for prefix-aware routing and to
+ * estimate tokens before the engine counts them. Chat messages go through the engine's chat template
+ * (shared with engine-sim through the kit) so the router's token blocks match the engine's byte for byte.
  */
 export function renderPrompt(
   operation: Operation,
@@ -10,14 +12,9 @@ export function renderPrompt(
 ): string {
   if (operation === "completions") {
     const prompt = (request as CompletionRequest).prompt;
-    return typeof prompt === "string" ? prompt : JSON.stringify(prompt);
+    return typeof prompt === "string" ? renderCompletionPrompt(prompt) : JSON.stringify(prompt);
   }
-  let text = "";
-  for (const message of (request as ChatCompletionRequest).messages) {
-    const content = message.content;
-    text += `${message.role}: ${typeof content === "string" ? content : content ? JSON.stringify(content) : ""}\n`;
-  }
-  return text;
+  return renderChatTemplate((request as ChatCompletionRequest).messages);
 }
 
 /** About four characters per token for English text: good enough to plan, corrected by the engine's count. */

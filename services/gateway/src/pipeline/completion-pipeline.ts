@@ -1,71 +1,151 @@
-import { context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import {
-  getTracer,
-  injectTraceContext,
-  type Logger,
-  type ServiceClient,
-  StrataError,
-  toStrataError,
-} from "@strata/kit";
-import { routerV1 } from "@strata/proto";
-import type { AuthContext } from "../auth/api-key-store.js";
-import { estimateTokens, renderPrompt } from "../openai/render-prompt.js";
-import type { ChatCompletionRequest, CompletionRequest, Operation } from "../openai/request-schemas.js";
-import {
-  type EngineClient,
-  type EngineResponse,
-  engineError,
-  isConnectFailure,
-  readAll,
-} from "../upstream/engine-client.js";
-import { sseData } from "../upstream/sse.js";
+import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { getTracer, type Logger, StrataError, toStrataError } from "@strata/kit";
+import type { Operation } from "../openai/request-schemas.js";
+import { DispatchError, type Dispatched, type Dispatcher, type ServedBy } from "../providers/dispatcher.js";
+import type { AttemptEnd } from "../providers/provider.js";
 import type { UsageRecorder } from "../usage/usage-recorder.js";
+import type { CompletionCall, CompletionResult } from "./completion-call.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
+import {
+  type Admission,
+  type Admitter,
+  type Authorizer,
+  admitAll,
+  allowAll,
+  type CacheHit,
+  noCache,
+  type RequestOutcome,
+  type ResponseCache,
+  type UsageFields,
+} from "./pipeline-steps.js";
+import { RequestDeadline } from "./request-deadline.js";
 import { noUsage, type UsageCounts, usageFrom } from "./usage-counts.js";
 
-export interface CompletionCall {
-  operation: Operation;
-  request: ChatCompletionRequest | CompletionRequest;
-  auth: AuthContext;
-  requestId: string;
-  /** Fires when the client goes away; the engine request is cancelled with it. */
-  signal: AbortSignal;
-  startedAt: number;
-}
-
-export type CompletionResult =
-  | { kind: "json"; status: number; body: Buffer; route: routerV1.RouteResponse }
-  /** `events` yields each SSE data payload (JSON text, and "[DONE]" last) as the engine sends it. */
-  | { kind: "stream"; events: AsyncIterable<string>; route: routerV1.RouteResponse };
+export type { CompletionCall, CompletionResult } from "./completion-call.js";
 
 export interface PipelineDeps {
-  router: Pick<ServiceClient<typeof routerV1.RouterService>, "route" | "report">;
-  engines: Pick<EngineClient, "send">;
+  dispatcher: Pick<Dispatcher, "dispatch">;
   usage: Pick<UsageRecorder, "record">;
   metrics: GatewayMetrics;
   logger: Logger;
   now?: () => number;
+  // The steps below are plugged in by index.ts; each defaults to letting every request through.
+  /** authorize: may this key use this model (tenancy). */
+  authorizer?: Authorizer;
+  /** admit / settle: rate limits and budgets (limits). */
+  admitter?: Admitter;
+  /** cache lookup / store: exact and semantic response caches (cache). */
+  cache?: ResponseCache;
 }
 
-const paths: Record<Operation, string> = {
-  "chat.completions": "/v1/chat/completions",
-  completions: "/v1/completions",
-};
 const genAiOperation: Record<Operation, string> = {
   "chat.completions": "chat",
   completions: "text_completion",
 };
 
-/** One completion, start to finish: route it, call the chosen replica, account for it. */
+/** One request on its way through the steps; finish() closes it exactly once. */
+interface Run {
+  call: CompletionCall;
+  span: Span;
+  spanContext: Context;
+  deadline: RequestDeadline;
+  /** UsageEvent fields contributed by steps (cost, cache status...). */
+  fields: UsageFields;
+  admission?: Admission;
+  dispatched?: Dispatched;
+  served?: ServedBy;
+  cacheHit?: CacheHit;
+  attempts: number;
+  attemptErrors: string[];
+  finished: boolean;
+}
+
+interface Ending {
+  status: number;
+  usage: UsageCounts;
+  firstTokenAt: number | undefined;
+  error?: StrataError;
+  /** Recorded for an answer relayed as-is whose status is an error (an upstream 4xx). */
+  errorCode?: string;
+}
+
+/**
+ * A completion as a list of steps:
+ *
+ *   authorize → admit → cache lookup → dispatch → cache store → settle → record usage
+ *
+ * (authenticate runs in the faces, before the body is read). Each step sits behind a narrow
+ * interface in pipeline-steps.ts or providers/; this class only orders them and accounts for the
+ * request whatever happens.
+ */
 export class CompletionPipeline {
   private readonly tracer = getTracer("gateway");
   private readonly now: () => number;
+  private readonly authorizer: Authorizer;
+  private readonly admitter: Admitter;
+  private readonly cache: ResponseCache;
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? performance.now.bind(performance);
+    this.authorizer = deps.authorizer ?? allowAll;
+    this.admitter = deps.admitter ?? admitAll;
+    this.cache = deps.cache ?? noCache;
   }
 
   async execute(call: CompletionCall): Promise<CompletionResult> {
+    const run = this.begin(call);
+    try {
+      // authorize
+      await this.authorizer.authorize(call);
+      // admit (its settle runs in finish)
+      run.admission = await this.admitter.admit(call, run.fields);
+      // cache lookup
+      const hit = await this.cache.lookup(call, run.fields);
+      if (hit) return this.answerFromCache(run, hit);
+      // dispatch
+      const dispatched = await context.with(run.spanContext, () =>
+        this.deps.dispatcher.dispatch({
+          operation: call.operation,
+          body: call.request,
+          requestId: call.requestId,
+          tenantId: call.auth.tenantId,
+          signal: run.deadline.signal,
+          deadline: run.deadline.at,
+        }),
+      );
+      this.served(run, dispatched);
+      const answer = dispatched.answer;
+      if (answer.kind === "stream")
+        return { kind: "stream", events: this.stream(run, answer.events), headers: call.headers };
+      const usage = usageFrom(parseJson(answer.body)) ?? noUsage;
+      // cache store
+      if (answer.status === 200 && this.cache.wantsStore(call))
+        this.cache.store(call, { kind: "json", body: answer.body, usage });
+      // settle and record usage
+      this.finish(run, {
+        status: answer.status,
+        usage,
+        firstTokenAt: undefined,
+        ...(answer.status >= 400 ? { errorCode: "upstream_rejected" } : {}),
+      });
+      return { kind: "json", status: answer.status, body: answer.body, headers: call.headers };
+    } catch (error) {
+      if (error instanceof DispatchError) {
+        run.attempts = error.attempts;
+        run.attemptErrors = error.attemptErrors;
+      }
+      const failure = this.failureOf(run, error);
+      this.finish(run, {
+        status: failure.httpStatus,
+        usage: noUsage,
+        firstTokenAt: undefined,
+        error: failure,
+      });
+      throw failure;
+    }
+  }
+
+  private begin(call: CompletionCall): Run {
     const model = call.request.model;
     const span = this.tracer.startSpan(`${genAiOperation[call.operation]} ${model}`, {
       kind: SpanKind.CLIENT,
@@ -77,108 +157,79 @@ export class CompletionPipeline {
         ...(call.request.max_tokens ? { "gen_ai.request.max_tokens": call.request.max_tokens } : {}),
       },
     });
-    const spanContext = trace.setSpan(context.active(), span);
-    let route: routerV1.RouteResponse | undefined;
+    return {
+      call,
+      span,
+      spanContext: trace.setSpan(context.active(), span),
+      deadline: new RequestDeadline(call, this.now()),
+      fields: {},
+      attempts: 0,
+      attemptErrors: [],
+      finished: false,
+    };
+  }
+
+  private served(run: Run, dispatched: Dispatched): void {
+    const served = dispatched.served;
+    run.dispatched = dispatched;
+    run.served = served;
+    run.attempts = served.attempts;
+    run.attemptErrors = served.attemptErrors;
+    run.call.headers["x-strata-route"] = served.route;
+    run.span.setAttributes({
+      "gen_ai.provider.name": served.kind === "engine" ? "strata" : served.kind,
+      "gen_ai.response.model": served.servedModel,
+      "strata.provider": served.provider,
+      "strata.endpoint.id": served.endpointId,
+      "strata.route": served.route,
+      "strata.attempts": served.attempts,
+      "strata.fallback.index": served.fallbackIndex,
+    });
+  }
+
+  private answerFromCache(run: Run, hit: CacheHit): CompletionResult {
+    run.cacheHit = hit;
+    const { answer } = hit;
+    run.span.setAttribute("strata.cache", hit.status);
+    const ending = { status: 200, usage: answer.usage, firstTokenAt: undefined };
+    if (answer.kind === "json") {
+      this.finish(run, ending);
+      return { kind: "json", status: 200, body: answer.body, headers: run.call.headers };
+    }
+    const events = this.replay(run, answer.events, answer.usage);
+    return { kind: "stream", events, headers: run.call.headers };
+  }
+
+  private async *replay(run: Run, events: readonly string[], usage: UsageCounts): AsyncGenerator<string> {
+    let firstTokenAt: number | undefined;
     try {
-      const chosen = await context.with(spanContext, () => this.route(call));
-      route = chosen;
-      const endpoint = chosen.endpoint!;
-      span.setAttributes({
-        "server.address": endpoint.url,
-        "strata.endpoint.id": endpoint.id,
-        "strata.route.strategy": chosen.strategy,
+      for (const event of events) {
+        firstTokenAt ??= this.now();
+        yield event;
+      }
+    } finally {
+      const closed = run.call.signal.aborted;
+      this.finish(run, {
+        status: closed ? 499 : 200,
+        usage,
+        firstTokenAt,
+        ...(closed ? { error: new StrataError("client_closed", "The client closed the request.") } : {}),
       });
-      const response = await context.with(spanContext, () => this.callEngine(call, chosen));
-      if (response.status >= 400) return await this.relayError(call, chosen, response, span);
-      if (call.request.stream)
-        return { kind: "stream", route: chosen, events: this.stream(call, chosen, response, span) };
-      const body = await readAll(response.body);
-      const usage = usageFrom(parseJson(body)) ?? noUsage;
-      this.finish(call, chosen, span, { status: 200, usage, firstTokenAt: undefined });
-      return { kind: "json", status: 200, body, route: chosen };
-    } catch (error) {
-      const failure = call.signal.aborted
-        ? new StrataError("client_closed", "The client closed the request.")
-        : toStrataError(error);
-      this.finish(call, route, span, {
-        status: failure.httpStatus,
-        usage: noUsage,
-        firstTokenAt: undefined,
-        error: failure,
-      });
-      throw failure;
     }
   }
 
-  private route(call: CompletionCall): Promise<routerV1.RouteResponse> {
-    const prompt = renderPrompt(call.operation, call.request);
-    return this.deps.router.route(
-      {
-        requestId: call.requestId,
-        model: call.request.model,
-        tenantId: call.auth.tenantId,
-        prompt,
-        promptTokens: estimateTokens(prompt),
-      },
-      { signal: call.signal },
-    );
-  }
-
-  private callEngine(call: CompletionCall, route: routerV1.RouteResponse): Promise<EngineResponse> {
-    const endpoint = route.endpoint!;
-    const body: Record<string, unknown> = { ...call.request, model: endpoint.servedModel || route.model };
-    // Always ask the engine for usage so every streamed request is accounted; the extra chunk is
-    // dropped again for clients that did not ask for it.
-    if (call.request.stream) body.stream_options = { ...call.request.stream_options, include_usage: true };
-    const headers: Record<string, string> = { "x-request-id": call.requestId };
-    injectTraceContext(headers);
-    return this.deps.engines.send({
-      baseUrl: endpoint.url,
-      path: paths[call.operation],
-      body,
-      headers,
-      signal: call.signal,
-    });
-  }
-
-  /** Engine 4xx answers are the client's to see as they are; 5xx become a gateway 502. */
-  private async relayError(
-    call: CompletionCall,
-    route: routerV1.RouteResponse,
-    response: EngineResponse,
-    span: Span,
-  ): Promise<CompletionResult> {
-    const body = await readAll(response.body, 1 << 20);
-    if (response.status >= 500) {
-      const message = (parseJson(body) as { error?: { message?: string }; message?: string } | undefined)
-        ?.error?.message;
-      throw new StrataError(
-        "upstream_error",
-        `The model replica failed (HTTP ${response.status})${message ? `: ${message}` : "."}`,
-      );
-    }
-    this.finish(call, route, span, {
-      status: response.status,
-      usage: noUsage,
-      firstTokenAt: undefined,
-      errorCode: "upstream_rejected",
-    });
-    return { kind: "json", status: response.status, body, route };
-  }
-
-  private async *stream(
-    call: CompletionCall,
-    route: routerV1.RouteResponse,
-    response: EngineResponse,
-    span: Span,
-  ): AsyncGenerator<string> {
+  private async *stream(run: Run, events: AsyncIterable<string>): AsyncGenerator<string> {
+    const call = run.call;
     const clientWantsUsage = Boolean(call.request.stream_options?.include_usage);
+    const kept: string[] | undefined = this.cache.wantsStore(call) ? [] : undefined;
     let usage: UsageCounts = noUsage;
     let firstTokenAt: number | undefined;
     let failure: StrataError | undefined;
+    let complete = false;
     try {
-      for await (const data of sseData(response.body)) {
+      for await (const data of events) {
         firstTokenAt ??= this.now();
+        kept?.push(data);
         if (data.includes('"usage":{')) {
           const json = parseJson(data) as { choices?: unknown[] } | undefined;
           usage = usageFrom(json) ?? usage;
@@ -186,18 +237,16 @@ export class CompletionPipeline {
         }
         yield data;
       }
+      complete = true;
     } catch (error) {
-      failure = call.signal.aborted
-        ? new StrataError("client_closed", "The client closed the request.")
-        : engineError(error, route.endpoint!.url);
+      failure = this.failureOf(run, error);
       throw failure;
     } finally {
-      // A consumer that stops reading early (client gone) also lands here, without an error.
-      failure ??= call.signal.aborted
-        ? new StrataError("client_closed", "The client closed the request.")
-        : undefined;
-      if (failure) response.body.destroy();
-      this.finish(call, route, span, {
+      // A consumer that stops early (client gone) lands here too, without an error.
+      if (!complete) failure ??= this.failureOf(run, undefined);
+      // cache store
+      if (complete && kept) this.cache.store(call, { kind: "stream", events: kept, usage });
+      this.finish(run, {
         status: failure?.httpStatus ?? 200,
         usage,
         firstTokenAt,
@@ -206,102 +255,112 @@ export class CompletionPipeline {
     }
   }
 
-  private finish(
-    call: CompletionCall,
-    route: routerV1.RouteResponse | undefined,
-    span: Span,
-    outcome: {
-      status: number;
-      usage: UsageCounts;
-      firstTokenAt: number | undefined;
-      error?: StrataError;
-      errorCode?: string;
-    },
-  ): void {
-    const end = this.now();
-    const latencyMs = end - call.startedAt;
+  /** The error to surface: the client gone, the deadline passed, or what the step threw. */
+  private failureOf(run: Run, error: unknown): StrataError {
+    if (run.call.signal.aborted) return new StrataError("client_closed", "The client closed the request.");
+    if (run.deadline.expired) return run.deadline.signal.reason as StrataError;
+    if (error === undefined) return new StrataError("upstream_error", "The answer ended early.");
+    return toStrataError(error);
+  }
+
+  /** settle → record usage: metrics, span, the upstream's bookkeeping and one usage event. */
+  private finish(run: Run, ending: Ending): void {
+    if (run.finished) return;
+    run.finished = true;
+    run.deadline.dispose();
+    const { call } = run;
+    const latencyMs = this.now() - call.startedAt;
     const ttftMs =
-      outcome.firstTokenAt === undefined
-        ? outcome.status === 200
+      ending.firstTokenAt === undefined
+        ? ending.status === 200
           ? latencyMs
           : 0
-        : outcome.firstTokenAt - call.startedAt;
+        : ending.firstTokenAt - call.startedAt;
+    this.observe(run, ending, latencyMs, ttftMs);
+    const servedModel = run.served?.servedModel ?? run.cacheHit?.servedModel ?? "";
+    const outcome: RequestOutcome = {
+      status: ending.status,
+      usage: ending.usage,
+      servedModel,
+      provider: run.served?.provider ?? "",
+      ...(ending.error || ending.errorCode ? { errorCode: ending.error?.code ?? ending.errorCode } : {}),
+    };
+    try {
+      run.admission?.settle(outcome, run.fields);
+    } catch (error) {
+      this.deps.logger.error({ err: error, requestId: call.requestId }, "settling the admission failed");
+    }
+    run.dispatched?.end({
+      result: attemptResult(ending.error, run.deadline.expired),
+      usage: ending.usage,
+      timeToFirstTokenMs: ttftMs,
+      latencyMs,
+    });
+    this.record(run, ending, outcome, latencyMs, ttftMs);
+  }
+
+  private observe(run: Run, ending: Ending, latencyMs: number, ttftMs: number): void {
+    const { call, span } = run;
     const model = call.request.model;
     const { metrics } = this.deps;
-    metrics.requests.inc({ operation: call.operation, model, status: outcome.status });
+    metrics.requests.inc({ operation: call.operation, model, status: ending.status });
     metrics.duration.observe({ operation: call.operation, model }, latencyMs / 1000);
-    if (outcome.status === 200) {
+    if (ending.status === 200) {
       metrics.timeToFirstToken.observe({ model }, ttftMs / 1000);
-      metrics.tokens.inc({ model, type: "prompt" }, outcome.usage.promptTokens);
-      metrics.tokens.inc({ model, type: "completion" }, outcome.usage.completionTokens);
-      metrics.tokens.inc({ model, type: "cached" }, outcome.usage.cachedTokens);
+      metrics.tokens.inc({ model, type: "prompt" }, ending.usage.promptTokens);
+      metrics.tokens.inc({ model, type: "completion" }, ending.usage.completionTokens);
+      metrics.tokens.inc({ model, type: "cached" }, ending.usage.cachedTokens);
     }
     span.setAttributes({
-      "gen_ai.usage.input_tokens": outcome.usage.promptTokens,
-      "gen_ai.usage.output_tokens": outcome.usage.completionTokens,
-      "gen_ai.usage.cache_read.input_tokens": outcome.usage.cachedTokens,
-      "http.response.status_code": outcome.status,
+      "gen_ai.usage.input_tokens": ending.usage.promptTokens,
+      "gen_ai.usage.output_tokens": ending.usage.completionTokens,
+      "gen_ai.usage.cache_read.input_tokens": ending.usage.cachedTokens,
+      "http.response.status_code": ending.status,
+      "strata.attempts": run.attempts,
     });
-    if (outcome.error) {
-      span.setAttribute("error.type", outcome.error.code);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+    if (ending.error) {
+      span.setAttribute("error.type", ending.error.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: ending.error.message });
     }
     span.end();
-    if (route?.endpoint) this.report(call, route, outcome.error, outcome.usage, ttftMs, latencyMs);
+  }
+
+  private record(run: Run, ending: Ending, outcome: RequestOutcome, latencyMs: number, ttftMs: number): void {
+    const { call, served } = run;
     this.deps.usage.record({
       requestId: call.requestId,
       tenantId: call.auth.tenantId,
       apiKeyId: call.auth.apiKeyId,
-      model,
-      servedModel: route?.endpoint?.servedModel ?? "",
-      endpointId: route?.endpoint?.id ?? "",
+      projectId: call.auth.projectId ?? "",
+      model: call.request.model,
+      servedModel: outcome.servedModel,
+      endpointId: served?.endpointId ?? "",
       operation: call.operation,
       stream: Boolean(call.request.stream),
-      promptTokens: outcome.usage.promptTokens,
-      completionTokens: outcome.usage.completionTokens,
-      cachedTokens: outcome.usage.cachedTokens,
+      promptTokens: ending.usage.promptTokens,
+      completionTokens: ending.usage.completionTokens,
+      cachedTokens: ending.usage.cachedTokens,
       latencyMs,
       timeToFirstTokenMs: ttftMs,
-      status: outcome.status,
-      errorCode: outcome.error?.code ?? outcome.errorCode ?? "",
+      status: ending.status,
+      errorCode: outcome.errorCode ?? "",
       startedAtMs: BigInt(Math.round(Date.now() - latencyMs)),
+      provider: served?.provider ?? "",
+      attempts: run.attempts,
+      fallbackIndex: served?.fallbackIndex ?? 0,
+      route: served?.route ?? "",
+      attemptErrors: run.attemptErrors,
+      ...run.fields,
     });
   }
+}
 
-  private report(
-    call: CompletionCall,
-    route: routerV1.RouteResponse,
-    error: StrataError | undefined,
-    usage: UsageCounts,
-    ttftMs: number,
-    latencyMs: number,
-  ): void {
-    const outcome = !error
-      ? routerV1.Outcome.SUCCESS
-      : error.code === "client_closed"
-        ? routerV1.Outcome.CANCELLED
-        : error.code === "timeout"
-          ? routerV1.Outcome.TIMEOUT
-          : isConnectFailure(error)
-            ? routerV1.Outcome.CONNECT_ERROR
-            : routerV1.Outcome.UPSTREAM_ERROR;
-    // Fire and forget: the client's answer never waits for bookkeeping.
-    this.deps.router
-      .report({
-        requestId: call.requestId,
-        endpointId: route.endpoint!.id,
-        model: route.model,
-        outcome,
-        promptTokens: usage.promptTokens,
-        cachedTokens: usage.cachedTokens,
-        completionTokens: usage.completionTokens,
-        timeToFirstTokenMs: ttftMs,
-        latencyMs,
-      })
-      .catch((reportError: unknown) =>
-        this.deps.logger.warn({ err: reportError, requestId: call.requestId }, "route report failed"),
-      );
-  }
+/** How the answering attempt ended, for its circuit and the router's Report. */
+function attemptResult(error: StrataError | undefined, deadlineExpired: boolean): AttemptEnd["result"] {
+  if (!error) return "success";
+  // The client leaving, or its own deadline, says nothing about the upstream's health.
+  if (error.code === "client_closed" || deadlineExpired) return "cancelled";
+  return error.code === "timeout" ? "timeout" : "upstream-error";
 }
 
 function parseJson(body: Buffer | string): unknown {

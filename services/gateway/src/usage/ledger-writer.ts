@@ -21,6 +21,13 @@ const columns = [
   "status",
   "error_code",
   "started_at",
+  "project_id",
+  "cost_usd",
+  "priced_model",
+  "cache_status",
+  "cache_saved_prompt_tokens",
+  "cache_saved_completion_tokens",
+  "cache_saved_cost_usd",
 ] as const;
 
 function row(event: UsageEvent): unknown[] {
@@ -41,6 +48,13 @@ function row(event: UsageEvent): unknown[] {
     event.status,
     event.errorCode,
     new Date(Number(event.startedAtMs)),
+    event.projectId,
+    event.costUsd,
+    event.pricedModel,
+    event.cacheStatus,
+    event.cacheSavedPromptTokens,
+    event.cacheSavedCompletionTokens,
+    event.cacheSavedCostUsd,
   ];
 }
 

@@ -1,3 +1,5 @@
+import { exponentialBackoffMs } from "./backoff.js";
+
 export type HealthStatus = "unknown" | "healthy" | "unhealthy";
 
 export interface HealthPolicy {
@@ -66,8 +68,7 @@ export class EndpointHealth {
    */
   nextCheckDelayMs(): number {
     const { intervalMs, unhealthyAfterFailures, backoffMaxMs } = this.policy;
-    const exponent = Math.max(0, this.consecutiveFailures - unhealthyAfterFailures);
-    return Math.min(intervalMs * 2 ** Math.min(exponent, 30), Math.max(backoffMaxMs, intervalMs));
+    return exponentialBackoffMs(intervalMs, this.consecutiveFailures - unhealthyAfterFailures, backoffMaxMs);
   }
 
   private moveTo(status: HealthStatus, reason: string): void {

@@ -16,33 +16,32 @@ export type EndpointTransitionListener = (
   reason: string,
 ) => void;
 
+/** Told the whole new endpoint list after every change; the table is already updated. */
+export type EndpointsChangedListener = (endpoints: readonly EndpointState[]) => void;
+
 const noLoad: EngineLoad = { running: undefined, waiting: undefined, kvCacheUsage: undefined };
 
 /**
- * The set of endpoints and the model names that reach them. Static for now; discovery from
- * Kubernetes will add and remove entries here, which is why lookups go through this table.
+ * The set of endpoints and the model names that reach them. Static configuration fills it today;
+ * discovery (or a test) replaces its contents with `replace`, and listeners (health checks, KV-event
+ * subscriptions, strategies) follow, which is why every lookup goes through this table.
  */
 export class EndpointTable {
-  private readonly endpoints: EndpointState[];
-  private readonly byId = new Map<string, EndpointState>();
+  private endpoints: EndpointState[] = [];
+  private byId = new Map<string, EndpointState>();
   /** Served model name or alias → served model name. */
-  private readonly modelByName = new Map<string, string>();
+  private modelByName = new Map<string, string>();
+  /** Adapter name → the base model of the endpoints serving it. */
+  private baseByAdapter = new Map<string, string>();
+  private byModel = new Map<string, EndpointState[]>();
+  private readonly listeners: EndpointsChangedListener[] = [];
 
   constructor(
     configs: readonly EndpointConfig[],
-    policy: HealthPolicy,
-    onTransition?: EndpointTransitionListener,
+    private readonly policy: HealthPolicy,
+    private readonly onTransition?: EndpointTransitionListener,
   ) {
-    this.endpoints = configs.map((config) => ({
-      config,
-      health: new EndpointHealth(policy, (from, to, reason) => onTransition?.(config, from, to, reason)),
-      load: noLoad,
-    }));
-    for (const endpoint of this.endpoints) {
-      this.byId.set(endpoint.config.id, endpoint);
-      this.modelByName.set(endpoint.config.model, endpoint.config.model);
-      for (const alias of endpoint.config.aliases) this.modelByName.set(alias, endpoint.config.model);
-    }
+    this.index(configs.map((config) => this.createState(config)));
   }
 
   all(): readonly EndpointState[] {
@@ -58,15 +57,73 @@ export class EndpointTable {
     return this.modelByName.get(name);
   }
 
+  /** For a LoRA adapter's name, the base model whose endpoints serve it. */
+  adapterBase(name: string): string | undefined {
+    return this.baseByAdapter.get(name);
+  }
+
+  /** Adapter names, each with its base model. */
+  adapters(): ReadonlyMap<string, string> {
+    return this.baseByAdapter;
+  }
+
+  /** Endpoints serving a served model (not an alias), in configuration order. */
+  peers(model: string): readonly EndpointState[] {
+    return this.byModel.get(model) ?? [];
+  }
+
   /** Served model names, sorted, each with its endpoints. */
   models(): Map<string, EndpointState[]> {
-    const models = new Map<string, EndpointState[]>();
-    for (const endpoint of this.endpoints) {
-      const list = models.get(endpoint.config.model) ?? [];
-      list.push(endpoint);
-      models.set(endpoint.config.model, list);
+    return new Map([...this.byModel].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  onEndpointsChanged(listener: EndpointsChangedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Replaces the endpoint list. An endpoint whose configuration is unchanged keeps its state (health,
+   * load), so a refresh of the same list changes nothing; a changed one starts over as `unknown`.
+   */
+  replace(configs: readonly EndpointConfig[]): void {
+    const states = configs.map((config) => {
+      const current = this.byId.get(config.id);
+      return current && JSON.stringify(current.config) === JSON.stringify(config)
+        ? current
+        : this.createState(config);
+    });
+    this.index(states);
+    for (const listener of this.listeners) listener(this.endpoints);
+  }
+
+  private createState(config: EndpointConfig): EndpointState {
+    const health = new EndpointHealth(this.policy, (from, to, reason) =>
+      this.onTransition?.(config, from, to, reason),
+    );
+    return { config, health, load: noLoad };
+  }
+
+  private index(states: EndpointState[]): void {
+    const byId = new Map<string, EndpointState>();
+    const modelByName = new Map<string, string>();
+    const baseByAdapter = new Map<string, string>();
+    const byModel = new Map<string, EndpointState[]>();
+    for (const endpoint of states) {
+      const { id, model, aliases, adapters } = endpoint.config;
+      byId.set(id, endpoint);
+      modelByName.set(model, model);
+      for (const alias of aliases) modelByName.set(alias, model);
+      for (const adapter of adapters) baseByAdapter.set(adapter, model);
+      const peers = byModel.get(model);
+      if (peers) peers.push(endpoint);
+      else byModel.set(model, [endpoint]);
     }
-    return new Map([...models].sort(([a], [b]) => a.localeCompare(b)));
+    // Swapped together so a lookup never mixes two lists.
+    this.endpoints = states;
+    this.byId = byId;
+    this.modelByName = modelByName;
+    this.baseByAdapter = baseByAdapter;
+    this.byModel = byModel;
   }
 }
 

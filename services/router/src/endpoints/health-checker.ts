@@ -14,7 +14,8 @@ export interface HealthCheckerOptions {
  * engine never stacks up overlapping probes.
  */
 export class HealthChecker {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** The endpoints being checked, each with its next check's timer (absent while a check runs). */
+  private readonly timers = new Map<EndpointState, NodeJS.Timeout | undefined>();
   private readonly abort = new AbortController();
   private closed = false;
 
@@ -22,7 +23,18 @@ export class HealthChecker {
 
   /** Checks all endpoints once, waits for that round, then keeps checking in the background. */
   async start(): Promise<void> {
-    await Promise.all(this.options.table.all().map((endpoint) => this.checkAndSchedule(endpoint)));
+    await Promise.all(this.options.table.all().map((endpoint) => this.follow(endpoint)));
+  }
+
+  /** After the table changed: endpoints that joined are checked at once, those that left no more. */
+  sync(): void {
+    const current = new Set(this.options.table.all());
+    for (const [endpoint, timer] of this.timers) {
+      if (current.has(endpoint)) continue;
+      clearTimeout(timer);
+      this.timers.delete(endpoint);
+    }
+    for (const endpoint of current) if (!this.timers.has(endpoint)) void this.follow(endpoint);
   }
 
   /** Runs one check of an endpoint now; exposed for tests and for a future "check on suspicion". */
@@ -49,11 +61,17 @@ export class HealthChecker {
     this.timers.clear();
   }
 
+  private follow(endpoint: EndpointState): Promise<void> {
+    this.timers.set(endpoint, undefined);
+    return this.checkAndSchedule(endpoint);
+  }
+
   private async checkAndSchedule(endpoint: EndpointState): Promise<void> {
     await this.check(endpoint);
-    if (this.closed) return;
+    // Closed, or the endpoint left the table while its check ran.
+    if (this.closed || !this.timers.has(endpoint)) return;
     const timer = setTimeout(() => void this.checkAndSchedule(endpoint), endpoint.health.nextCheckDelayMs());
     timer.unref();
-    this.timers.set(endpoint.config.id, timer);
+    this.timers.set(endpoint, timer);
   }
 }

@@ -22,6 +22,11 @@ export class BlockIndex {
     return this.holders.size;
   }
 
+  /** Whether any endpoint holds this block: a prefix walk can stop at the first block nobody holds. */
+  holds(hash: bigint): boolean {
+    return this.holders.has(hash);
+  }
+
   blockCount(endpointId: string): number {
     const slot = this.slots.get(endpointId);
     return slot === undefined ? 0 : (this.blocksOf[slot]?.size ?? 0);

@@ -2,7 +2,9 @@
 export { BlockIndex } from "./block-index.js";
 export {
   type KvEventsEndpointConfig,
+  type KvEventsRouterConfig,
   kvEventsEndpointSchema,
+  kvEventsRouterSchema,
   type PreciseParams,
   preciseParamsSchema,
 } from "./config.js";
@@ -10,10 +12,17 @@ export { type DecodedBatch, type DecodedKvEvent, decodeEventBatch, normalizeBloc
 export { type KvEventsEndpoint, KvEventsPool } from "./pool.js";
 export { createPrecise, type PreciseDeps, precisePlugin, preciseScorer } from "./precise.js";
 export {
+  type BlockVisitor,
+  PromptBlockHasher,
+  type PromptBlockHasherOptions,
+  type WalkResult,
+} from "./prompt-block-hasher.js";
+export {
   createSimTokenize,
   renderSimChatPrompt,
   type SimTokenizeOptions,
   type Tokenize,
+  type TokenSpans,
 } from "./sim-tokenizer.js";
 export {
   KvEventSubscriber,

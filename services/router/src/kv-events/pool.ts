@@ -15,6 +15,8 @@ export interface KvEventsEndpoint {
 
 export class KvEventsPool {
   private readonly subscribers = new Map<string, { key: string; subscriber: KvEventSubscriber }>();
+  /** Syncs run one after another: one still closing subscribers must not see a later list half-applied. */
+  private syncing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: { index: BlockIndex; logger?: Pick<Logger, "warn" | "info"> },
@@ -25,7 +27,19 @@ export class KvEventsPool {
     return this.subscribers.get(endpointId)?.subscriber;
   }
 
-  async sync(endpoints: readonly KvEventsEndpoint[]): Promise<void> {
+  /** Every subscriber, for metrics. */
+  all(): KvEventSubscriber[] {
+    return [...this.subscribers.values()].map((entry) => entry.subscriber);
+  }
+
+  /** Follows `endpoints`; resolves once this list (and every earlier one) is applied. */
+  sync(endpoints: readonly KvEventsEndpoint[]): Promise<void> {
+    const applied = this.syncing.then(() => this.apply(endpoints));
+    this.syncing = applied.catch(() => {});
+    return applied;
+  }
+
+  private async apply(endpoints: readonly KvEventsEndpoint[]): Promise<void> {
     const wanted = new Map<string, KvEventsEndpointConfig>();
     for (const endpoint of endpoints) if (endpoint.kvEvents) wanted.set(endpoint.id, endpoint.kvEvents);
     const closing: Promise<void>[] = [];

@@ -6,12 +6,18 @@
  * - `preciseScorer`: a pipeline Scorer, matched blocks / prompt blocks in [0,1], for composing with
  *   load scorers the GIE way (llm-d's precise-prefix-cache scorer plays this role).
  * - `createPrecise`: the standalone `precise` strategy. Candidates within `tieBlocks` of the best
- *   hit are tied and the least loaded (in-flight + engine waiting + running) wins, so with no hit
- *   anywhere it degrades to least-load instead of piling onto the first replica.
+ *   hit are tied and the least loaded (in-flight + engine waiting + running) wins, equal loads taking
+ *   turns, so with no hit anywhere it degrades to least-load instead of piling onto one replica.
+ *
+ * The decision walks the prompt's block hashes only while some engine holds them: chained hashes make
+ * a hit an unbroken run from the first block, so the first block nobody holds ends every run. The
+ * prompt block hasher remembers tokenization by prefix, and `onRouted` completes it for the whole
+ * prompt, so the next turn of the conversation walks remembered ground.
+ *
  * LoRA adapters are not mixed into the hashes: engine-sim hashes without them; with vLLM they are
  * part of the block key (lora_name extra key) and would need to be added here.
  */
-import { hashTokenBlocks } from "@strata/engine-sim";
+import { DEFAULT_BLOCK_SIZE, DEFAULT_HASH_SEED } from "@strata/engine-sim";
 import type { z } from "zod";
 import type { Candidate } from "../scoring/candidate.js";
 import type { Scorer } from "../scoring/pipeline.js";
@@ -22,85 +28,117 @@ import {
   type StrategyPlugin,
   strategyPlugin,
 } from "../scoring/strategy.js";
+import { RotatingTieBreak } from "../scoring/tie-break.js";
 import type { BlockIndex } from "./block-index.js";
 import { preciseParamsSchema } from "./config.js";
+import { PromptBlockHasher } from "./prompt-block-hasher.js";
 import type { Tokenize } from "./sim-tokenizer.js";
 
 export interface PreciseDeps {
-  index: Pick<BlockIndex, "longestPrefixMatch">;
+  index: Pick<BlockIndex, "longestPrefixMatch" | "holds">;
   tokenize: Tokenize;
+  /** One hasher shared by every model's strategy; built from `tokenize` and `hashing` when absent. */
+  hasher?: PromptBlockHasher;
+  /** Must match the engines; engine-sim's defaults (16 tokens, seed "0") when absent. */
+  hashing?: { blockSize: number; hashSeed: string };
 }
 
 type Params = z.output<typeof preciseParamsSchema>;
 
+const noMatches: ReadonlyMap<string, number> = new Map();
+
 /** Per-candidate matched blocks for one request; shared by the scorer and the strategy. */
-function matcher(params: Params, deps: PreciseDeps) {
-  let matched = new Int32Array(64);
-  let blocks = 0;
-  return {
-    get blocks() {
-      return blocks;
-    },
-    matched: () => matched,
+function matcher(deps: PreciseDeps) {
+  const hasher =
+    deps.hasher ??
+    new PromptBlockHasher(deps.tokenize, {
+      blockSize: deps.hashing?.blockSize ?? DEFAULT_BLOCK_SIZE,
+      hashSeed: deps.hashing?.hashSeed ?? DEFAULT_HASH_SEED,
+    });
+  const { index } = deps;
+  const held: bigint[] = [];
+  const visit = (hash: bigint) => {
+    if (!index.holds(hash)) return false;
+    held.push(hash);
+    return true;
+  };
+  const state = {
+    hasher,
+    matched: new Int32Array(64),
+    /** Usable blocks of the prompt (an estimate when `exact` is false). */
+    blocks: 0,
+    exact: true,
     match(request: RoutingRequest, candidates: readonly Candidate[]): void {
-      const tokens = deps.tokenize(request.prompt);
-      // The engine always recomputes the last prompt token, so a fully cached prompt hits one block less.
-      const usable = Math.max(0, Math.floor((tokens.length - 1) / params.blockSize));
-      const hashes = hashTokenBlocks(tokens.slice(0, usable * params.blockSize), {
-        blockSize: params.blockSize,
-        seed: params.hashSeed,
-      });
-      blocks = hashes.length;
-      const matches = deps.index.longestPrefixMatch(hashes);
-      if (matched.length < candidates.length) matched = new Int32Array(candidates.length * 2);
-      candidates.forEach((candidate, index) => {
-        matched[index] = matches.get(candidate.endpoint.id) ?? 0;
-      });
+      held.length = 0;
+      const walked = hasher.walk(request.prompt, visit);
+      state.blocks = Math.max(walked.blocks, held.length);
+      state.exact = walked.exact;
+      const matches = held.length === 0 ? noMatches : index.longestPrefixMatch(held);
+      if (state.matched.length < candidates.length) state.matched = new Int32Array(candidates.length * 2);
+      for (let position = 0; position < candidates.length; position++) {
+        state.matched[position] = matches.get((candidates[position] as Candidate).endpoint.id) ?? 0;
+      }
+    },
+    fraction(position: number): number {
+      return state.blocks === 0 ? 0 : (state.matched[position] as number) / state.blocks;
+    },
+    describe(position: number): string {
+      return `${state.matched[position]}/${state.exact ? "" : "≈"}${state.blocks} blocks cached (KV events)`;
     },
   };
+  return state;
 }
 
 export function preciseScorer(params: unknown, deps: PreciseDeps): Scorer {
-  const parsed = preciseParamsSchema.parse(params ?? {});
-  const state = matcher(parsed, deps);
+  preciseParamsSchema.parse(params ?? {});
+  const state = matcher(deps);
   return {
     name: "precise-prefix-cache",
     score(request, candidates, out) {
       state.match(request, candidates);
-      for (let index = 0; index < candidates.length; index++) {
-        out[index] = state.blocks === 0 ? 0 : (state.matched()[index] as number) / state.blocks;
-      }
+      for (let position = 0; position < candidates.length; position++)
+        out[position] = state.fraction(position);
     },
-    describe: (index) => `${state.matched()[index]}/${state.blocks} blocks cached (KV events)`,
+    describe: (position) => state.describe(position),
+    onRouted: (request) => state.hasher.remember(request.prompt),
   };
 }
 
 export function createPrecise(params: unknown, deps: PreciseDeps): Strategy {
-  const parsed = preciseParamsSchema.parse(params ?? {});
-  const state = matcher(parsed, deps);
+  const parsed: Params = preciseParamsSchema.parse(params ?? {});
+  const state = matcher(deps);
   let scores = new Float64Array(64);
+  let loads = new Float64Array(64);
+  const tieBreak = new RotatingTieBreak();
+  // Set per decision and read by `within`, so the picker's predicate allocates nothing.
+  let current: readonly Candidate[] = [];
+  let floor = 0;
+  const within = (position: number) =>
+    (current[position] as Candidate).eligible && (state.matched[position] as number) >= floor;
   return {
     name: "precise",
     decide(request: RoutingRequest, candidates: readonly Candidate[]): StrategyDecision {
       state.match(request, candidates);
-      const matched = state.matched();
-      if (scores.length < candidates.length) scores = new Float64Array(candidates.length * 2);
+      const matched = state.matched;
+      if (scores.length < candidates.length) {
+        scores = new Float64Array(candidates.length * 2);
+        loads = new Float64Array(candidates.length * 2);
+      }
       let best = -1;
-      for (let index = 0; index < candidates.length; index++) {
-        scores[index] = state.blocks === 0 ? 0 : (matched[index] as number) / state.blocks;
-        if ((candidates[index] as Candidate).eligible) best = Math.max(best, matched[index] as number);
+      for (let position = 0; position < candidates.length; position++) {
+        const candidate = candidates[position] as Candidate;
+        scores[position] = state.fraction(position);
+        loads[position] = loadOf(candidate);
+        if (candidate.eligible) best = Math.max(best, matched[position] as number);
       }
       if (best < 0) throw new Error("precise called without eligible candidates");
-      let chosenIndex = -1;
-      for (let index = 0; index < candidates.length; index++) {
-        const candidate = candidates[index] as Candidate;
-        if (!candidate.eligible || (matched[index] as number) < best - parsed.tieBlocks) continue;
-        if (chosenIndex < 0 || loadOf(candidate) < loadOf(candidates[chosenIndex] as Candidate))
-          chosenIndex = index;
-      }
+      current = candidates;
+      floor = best - parsed.tieBlocks;
+      const chosenIndex = tieBreak.pick(loads.subarray(0, candidates.length), within, "min");
+      current = [];
       const chosen = candidates[chosenIndex] as Candidate;
-      const blocks = state.blocks;
       const chosenBlocks = matched[chosenIndex] as number;
+      const blocks = `${state.exact ? "" : "≈"}${state.blocks}`;
       return {
         chosen,
         chosenIndex,
@@ -109,12 +147,15 @@ export function createPrecise(params: unknown, deps: PreciseDeps): Strategy {
           reason:
             best === 0
               ? `no cached prefix reported by any eligible engine; least loaded (${loadOf(chosen)})`
-              : `longest cached prefix: ${chosenBlocks}/${blocks} blocks (${chosenBlocks * parsed.blockSize} tokens)`,
+              : `longest cached prefix: ${chosenBlocks}/${blocks} blocks (${chosenBlocks * state.hasher.blockSize} tokens)`,
           details: candidates.map(
-            (candidate, index) => `${matched[index]}/${blocks} blocks cached, load ${loadOf(candidate)}`,
+            (candidate, position) => `${state.describe(position)}, load ${loadOf(candidate)}`,
           ),
         }),
       };
+    },
+    onRouted(request) {
+      state.hasher.remember(request.prompt);
     },
   };
 }

@@ -1,29 +1,104 @@
 /**
  * The `tokenize` dependency of the precise strategy, built on engine-sim's tokenizer. The router's
- * prompt is the text the engine will see (chat messages already rendered with the engine's
- * template), so it is encoded as-is: engine-sim's template starts with its own BOS ("<s>").
- * For plain completions engine-sim adds BOS itself; pass addSpecialTokens for those.
+ * prompt is the text the engine will see (chat messages rendered with the engine's template, shared
+ * through the kit; completions with the BOS the engine adds), so it is encoded as-is.
  *
  * A real vLLM fleet needs the served model's own tokenizer and chat template (for instance the
  * engine's POST /tokenize, or a local copy of its tokenizer.json), or the hashes will not match.
  */
-import { type ChatMessage, renderChatTemplate, Tokenizer } from "@strata/engine-sim";
 
-export type Tokenize = (prompt: string) => readonly number[];
+import { type ChatMessage, Tokenizer } from "@strata/engine-sim";
+import { renderChatTemplate } from "@strata/kit";
+
+/**
+ * Tokenizes a prompt. `spans`, when present, lets the prompt block hasher tokenize a long prompt piece
+ * by piece and remember the pieces, so a conversation's next turn tokenizes only its new text.
+ */
+export interface Tokenize {
+  (prompt: string): readonly number[];
+  readonly spans?: TokenSpans;
+}
+
+export interface TokenSpans {
+  /**
+   * Appends the tokens of `text[from, to)` to `ids`, and to `ends` for each token the offset in `text`
+   * where tokenization may resume after it: its end, or, for a token the tokenizer cut out of a longer
+   * piece, that piece's end (resuming inside a piece would cut it differently). `from` must be such
+   * an offset of the whole text (the start, or an `ends` value of a final token).
+   */
+  encode(text: string, from: number, to: number, ids: number[], ends: number[]): void;
+  /**
+   * Tokens of a span that end at least this many characters before its end are the same tokens the
+   * whole text has, whatever follows the span: the tokenizer looks no further ahead than this.
+   */
+  readonly stableMarginChars: number;
+  /** Tokens the engine puts before the text (none: BOS is part of the rendered prompt). */
+  readonly leading: readonly number[];
+}
 
 export interface SimTokenizeOptions {
   /** Must equal the engines' --vocab-size. */
   vocabSize?: number;
-  addSpecialTokens?: boolean;
 }
+
+/**
+ * engine-sim's tokenizer decides a piece from at most the longest special token (13 characters,
+ * `<|assistant|>`) plus one character after the piece, and splits only letter runs, from their start;
+ * 32 leaves room. A property test (kv-prompt-blocks.test.ts) checks span-wise against whole-text
+ * tokenization on adversarial text, so a tokenizer change that breaks this fails there.
+ */
+const simStableMarginChars = 32;
 
 export function createSimTokenize(options: SimTokenizeOptions = {}): Tokenize {
   const tokenizer = new Tokenizer({ vocabSize: options.vocabSize ?? 32_000 });
-  const addSpecialTokens = options.addSpecialTokens ?? false;
-  return (prompt) => tokenizer.encode(prompt, { addSpecialTokens });
+  const spans: TokenSpans = {
+    stableMarginChars: simStableMarginChars,
+    leading: [],
+    encode(text, from, to, ids, ends) {
+      const pieces = tokenizer.pieces(text.slice(from, to));
+      const first = ends.length;
+      for (const piece of pieces) {
+        ids.push(piece.id);
+        ends.push(from + piece.end);
+      }
+      // engine-sim cuts long letter runs into 5-letter tokens: tokens inside one run resume at its end.
+      for (let index = pieces.length - 2; index >= 0; index--) {
+        const piece = pieces[index] as (typeof pieces)[number];
+        const next = pieces[index + 1] as (typeof pieces)[number];
+        if (!piece.special && !next.special && insideLetterRun(text, from + piece.end)) {
+          ends[first + index] = ends[first + index + 1] as number;
+        }
+      }
+    },
+  };
+  return Object.assign((prompt: string) => tokenizer.encode(prompt), { spans });
 }
 
-/** The prompt text engine-sim builds from chat messages (what the gateway should send as `prompt`). */
+const letter = /^\p{L}$/u;
+
+/** Whether `offset` falls between two letters, or splits a surrogate pair: inside one letter run. */
+function insideLetterRun(text: string, offset: number): boolean {
+  const previous = text.charCodeAt(offset - 1);
+  if (isHighSurrogate(previous)) return true;
+  const pairStart = offset >= 2 && isLowSurrogate(previous) && isHighSurrogate(text.charCodeAt(offset - 2));
+  const before = pairStart ? (text.codePointAt(offset - 2) as number) : previous;
+  const after = text.codePointAt(offset);
+  return after !== undefined && isLetter(before) && isLetter(after);
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+function isLetter(codePoint: number): boolean {
+  return letter.test(String.fromCodePoint(codePoint));
+}
+
+/** The prompt text engine-sim builds from chat messages (what the gateway sends as `prompt`). */
 export function renderSimChatPrompt(messages: readonly ChatMessage[]): string {
   return renderChatTemplate(messages);
 }

@@ -27,6 +27,8 @@ export interface KvEventSubscriberDeps {
 
 export interface KvEventSubscriberStats {
   batches: number;
+  /** Events in the batches applied (stored, removed, cleared, and unknown ones skipped). */
+  events: number;
   gaps: number;
   replayedBatches: number;
   /** Gaps replay could not close (no replay endpoint, timeout, or buffer too short). */
@@ -44,6 +46,7 @@ export interface KvEventSubscriberOptions {
 export class KvEventSubscriber {
   readonly stats: KvEventSubscriberStats = {
     batches: 0,
+    events: 0,
     gaps: 0,
     replayedBatches: 0,
     unrepairedGaps: 0,
@@ -162,6 +165,7 @@ export class KvEventSubscriber {
       return;
     }
     this.stats.batches++;
+    this.stats.events += batch.events.length;
     const { index } = this.deps;
     for (const event of batch.events) {
       // Only GPU-resident blocks save prefill; offloaded tiers (CPU, disk) are not indexed, and

@@ -24,6 +24,8 @@ export interface CompiledClassifier {
   /** Classifier label → tier; every label the model can predict is present. */
   readonly tiers: ReadonlyMap<string, CompiledTier>;
   readonly llm: LlmClassifier | undefined;
+  /** The tier when the LLM fails; undefined lets the in-process classifier decide. */
+  readonly llmFallback: CompiledTier | undefined;
 }
 
 export interface CompiledRoute {
@@ -222,7 +224,16 @@ function compileClassifier(
     else problems.push(`${path}.labels: label "${label}" of ${file} is not a tier; map it to one here`);
   }
   const llm = config.llm ? deps.createLlmClassifier(config.llm) : undefined;
-  return { linear, threshold: config.threshold, maxChars: config.maxChars, tiers: labelTiers, llm };
+  const fallback = config.llm?.fallbackTier;
+  const llmFallback = fallback === undefined ? undefined : tiers.get(fallback);
+  return {
+    linear,
+    threshold: config.threshold,
+    maxChars: config.maxChars,
+    tiers: labelTiers,
+    llm,
+    llmFallback,
+  };
 }
 
 function aliasChain(aliases: Record<string, string>, start: string): string[] {

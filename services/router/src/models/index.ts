@@ -30,6 +30,7 @@ export {
   routeConfigSchema,
   tierConfigSchema,
 } from "./model-routing-config.js";
+export { type ModelRoutingDeps, type ModelRoutingSource, startModelRouting } from "./models-file.js";
 export { classificationText, estimatedPromptTokens, type ModelRequest } from "./route-rules.js";
 export { defaultTrainingFile, loadTrainingFile, parseTrainingData } from "./training-data.js";
 export { type ConfigWatch, type WatchConfigOptions, watchConfigFile } from "./watch-config.js";

@@ -89,6 +89,12 @@ export class ModelRouter {
     return this.current.llmClassifiers.length > 0;
   }
 
+  /** Whether resolving this name may ask an LLM classifier (it names a route that has one). */
+  usesLlmFor(model: string): boolean {
+    const named = this.current.names.get(model);
+    return named?.target.kind === "route" && named.target.route.classifier?.llm !== undefined;
+  }
+
   /**
    * Resolves a request, asking the route's LLM classifier when it has one and no rule matched. A
    * failing or slow LLM never fails the request: the in-process classifier decides instead.

@@ -39,6 +39,11 @@ export const llmClassifierConfigSchema = z
     apiKey: z.string().min(1).optional(),
     /** Replaces the default instructions; "Answer with one word: <labels>." is always appended. */
     instructions: z.string().min(1).optional(),
+    /**
+     * The tier when the LLM fails, times out or names no label. Absent, the in-process classifier
+     * decides as if there were no LLM (and the route's default when it is unsure).
+     */
+    fallbackTier: name.optional(),
   })
   .strict();
 
@@ -142,6 +147,10 @@ function checkReferences(config: ModelRoutingConfig, context: z.RefinementCtx): 
     });
     for (const [label, tier] of Object.entries(route.classifier?.labels ?? {})) {
       if (!isTier(tier)) issue([...path, "classifier", "labels", label], `unknown tier "${tier}"`);
+    }
+    const fallbackTier = route.classifier?.llm?.fallbackTier;
+    if (fallbackTier !== undefined && !isTier(fallbackTier)) {
+      issue([...path, "classifier", "llm", "fallbackTier"], `unknown tier "${fallbackTier}"`);
     }
   }
 }

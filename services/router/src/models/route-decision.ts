@@ -40,7 +40,12 @@ export function decideByClassifier(
     const tier = classifier.tiers.get(llm.label);
     if (tier) return { tier, reason: `llm classifier ${llm.label} → tier "${tier.name}"` };
   }
-  const prefix = llm !== undefined && "failed" in llm ? `llm classifier failed (${llm.failed}); ` : "";
+  const failed = llm !== undefined && "failed" in llm ? llm.failed : undefined;
+  if (failed !== undefined && classifier.llmFallback) {
+    const tier = classifier.llmFallback;
+    return { tier, reason: `llm classifier failed (${failed}) → fallback tier "${tier.name}"` };
+  }
+  const prefix = failed === undefined ? "" : `llm classifier failed (${failed}); `;
   const text = classificationText(request.prompt ?? "", classifier.maxChars);
   const prediction = classifier.linear.predict(text);
   const said = `classifier ${prediction.label} p=${prediction.confidence.toFixed(2)}`;

@@ -5,7 +5,7 @@ export interface ModelRequest {
   /** The model name, alias, tier or route the client sent. */
   model: string;
   tenantId?: string;
-  /** The prompt as the engine will see it (chat messages rendered as `role: content` lines). */
+  /** The prompt as the engine will see it (chat messages rendered with the engine's template). */
   prompt?: string;
   /** Estimated prompt tokens; 0 or absent means "estimate from the prompt". */
   promptTokens?: number;
@@ -46,15 +46,28 @@ export function estimatedPromptTokens(request: ModelRequest): number {
 }
 
 /**
- * The text the classifiers see: the last user turn of a rendered chat (the gateway renders messages
- * as `role: content` lines), else the whole prompt; capped to its last `maxChars` characters so that
- * a long system prompt or document context neither dominates the features nor the cost.
+ * The text the classifiers see: the last user turn of a rendered chat, else the whole prompt; capped
+ * to its last `maxChars` characters so that a long system prompt or document context neither
+ * dominates the features nor the cost. The gateway renders chats with the engine's template
+ * (`<|user|>\n…<|end|>`); `role: content` lines, which other callers may send, are understood too.
  */
 export function classificationText(prompt: string, maxChars: number): string {
+  const text = lastTemplateUserTurn(prompt) ?? lastLineUserTurn(prompt) ?? prompt;
+  return text.length > maxChars ? text.slice(text.length - maxChars) : text;
+}
+
+function lastTemplateUserTurn(prompt: string): string | undefined {
+  const marker = "<|user|>\n";
+  const start = prompt.lastIndexOf(marker);
+  if (start < 0) return undefined;
+  const from = start + marker.length;
+  const end = prompt.indexOf("<|end|>", from);
+  return end < 0 ? prompt.slice(from) : prompt.slice(from, end);
+}
+
+function lastLineUserTurn(prompt: string): string | undefined {
   const marker = "user: ";
   const lastTurn = prompt.lastIndexOf(`\n${marker}`);
-  let text = prompt;
-  if (lastTurn >= 0) text = prompt.slice(lastTurn + 1 + marker.length);
-  else if (prompt.startsWith(marker)) text = prompt.slice(marker.length);
-  return text.length > maxChars ? text.slice(text.length - maxChars) : text;
+  if (lastTurn >= 0) return prompt.slice(lastTurn + 1 + marker.length);
+  return prompt.startsWith(marker) ? prompt.slice(marker.length) : undefined;
 }

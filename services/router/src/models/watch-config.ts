@@ -7,6 +7,8 @@ export interface WatchConfigOptions {
   debounceMs?: number;
   /** Read failures (the file briefly missing mid-update, permissions); the watch keeps going. */
   onError?: (error: Error) => void;
+  /** The contents the caller already loaded: a change is anything else (default: the file as first read). */
+  initial?: string;
 }
 
 export interface ConfigWatch {
@@ -27,7 +29,7 @@ export function watchConfigFile(
 ): ConfigWatch {
   const debounceMs = options.debounceMs ?? 200;
   const onError = options.onError ?? (() => {});
-  let last: string | undefined;
+  let last: string | undefined = options.initial;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let watcher: FSWatcher | undefined;

@@ -1,12 +1,16 @@
 import { Counter, Gauge, Histogram, latencyBuckets, type Registry } from "@strata/kit";
 import type { EndpointTable } from "../endpoints/endpoint-table.js";
 import type { InFlightTracker } from "../endpoints/in-flight-tracker.js";
+import type { OutlierDetector } from "../endpoints/outlier-detector.js";
 
 export interface RouterMetrics {
   decisions: Counter<"model" | "endpoint" | "strategy">;
   errors: Counter<"code">;
   reports: Counter<"outcome">;
   routeDuration: Histogram;
+  ejections: Counter<"endpoint" | "model">;
+  /** Reloads of the model-routing file: applied, or rejected (the running configuration stays). */
+  modelReloads: Counter<"result">;
 }
 
 /**
@@ -15,14 +19,32 @@ export interface RouterMetrics {
  */
 export function createRouterMetrics(
   registry: Registry,
-  state: { table: Pick<EndpointTable, "all">; inFlight: Pick<InFlightTracker, "count"> },
+  state: {
+    table: Pick<EndpointTable, "all">;
+    inFlight: Pick<InFlightTracker, "count">;
+    outliers?: Pick<OutlierDetector, "isEjected">;
+  },
 ): RouterMetrics {
+  new Gauge({
+    name: "strata_router_endpoint_ejected",
+    help: "1 while the endpoint is ejected from routing after consecutive failed reports, else 0.",
+    labelNames: ["endpoint"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const endpoint of state.table.all()) {
+        this.set({ endpoint: endpoint.config.id }, state.outliers?.isEjected(endpoint.config.id) ? 1 : 0);
+      }
+    },
+  });
   new Gauge({
     name: "strata_router_endpoint_healthy",
     help: "1 when the endpoint passes health checks and takes traffic, else 0.",
     labelNames: ["endpoint", "model"],
     registers: [registry],
     collect() {
+      // Reset first: endpoints removed from the table must not keep their last value.
+      this.reset();
       for (const endpoint of state.table.all()) {
         const { id, model } = endpoint.config;
         this.set({ endpoint: id, model }, endpoint.health.routable ? 1 : 0);
@@ -35,6 +57,7 @@ export function createRouterMetrics(
     labelNames: ["endpoint"],
     registers: [registry],
     collect() {
+      this.reset();
       for (const endpoint of state.table.all()) {
         this.set({ endpoint: endpoint.config.id }, state.inFlight.count(endpoint.config.id));
       }
@@ -57,6 +80,18 @@ export function createRouterMetrics(
       name: "strata_router_reports_total",
       help: "Report calls received, by outcome.",
       labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    ejections: new Counter({
+      name: "strata_router_endpoint_ejections_total",
+      help: "Outlier ejections: an endpoint taken out of routing after consecutive failed reports.",
+      labelNames: ["endpoint", "model"],
+      registers: [registry],
+    }),
+    modelReloads: new Counter({
+      name: "strata_router_models_reloads_total",
+      help: "Reloads of the model-routing file, by result (applied, invalid).",
+      labelNames: ["result"],
       registers: [registry],
     }),
     routeDuration: new Histogram({

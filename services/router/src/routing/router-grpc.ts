@@ -2,24 +2,40 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Logger, type ServiceImpl, StrataError, toStrataError } from "@strata/kit";
 import type { routerV1 } from "@strata/proto";
 import type { RouterMetrics } from "../observability/router-metrics.js";
+import { AnswerQueue } from "./answer-queue.js";
 import type { Router } from "./router.js";
 
 type StreamAnswer = MessageInitShape<typeof routerV1.RouteStreamResponseSchema>;
+type RouteAnswer = MessageInitShape<typeof routerV1.RouteResponseSchema>;
 
 /** Adapts the Router to the generated gRPC service; StrataErrors become gRPC statuses in GrpcServer. */
 export function routerServiceImpl(
-  router: Pick<Router, "route" | "report" | "listModels">,
+  router: Pick<Router, "route" | "routeAsync" | "waitsForClassifier" | "report" | "listModels">,
   metrics: Pick<RouterMetrics, "errors" | "routeDuration">,
   logger: Logger,
 ): ServiceImpl<typeof routerV1.RouterService> {
-  /** The one path every Route takes, unary or streamed, so both are timed and counted alike. */
-  const route = (request: routerV1.RouteRequest) => {
+  const failed = (error: unknown) => {
+    metrics.errors.inc({ code: toStrataError(error).code });
+    return error;
+  };
+  /** The synchronous path every Route of a model without an LLM classifier takes, timed and counted. */
+  const route = (request: routerV1.RouteRequest): RouteAnswer => {
     const stop = metrics.routeDuration.startTimer();
     try {
       return router.route(request);
     } catch (error) {
-      metrics.errors.inc({ code: toStrataError(error).code });
-      throw error;
+      throw failed(error);
+    } finally {
+      stop();
+    }
+  };
+  /** The path of models whose route may wait for an LLM classifier; cancelled with the call. */
+  const routeAsync = async (request: routerV1.RouteRequest, signal: AbortSignal): Promise<RouteAnswer> => {
+    const stop = metrics.routeDuration.startTimer();
+    try {
+      return await router.routeAsync(request, signal);
+    } catch (error) {
+      throw failed(error);
     } finally {
       stop();
     }
@@ -32,9 +48,15 @@ export function routerServiceImpl(
       return { requestId: request.requestId, error: routeError(error, logger) };
     }
   };
+  const answerLater = (request: routerV1.RouteRequest, signal: AbortSignal): Promise<StreamAnswer> =>
+    routeAsync(request, signal).then(
+      (routed) => ({ requestId: request.requestId, route: routed }),
+      (error: unknown) => ({ requestId: request.requestId, error: routeError(error, logger) }),
+    );
 
   return {
-    async route(request) {
+    async route(request, context) {
+      if (router.waitsForClassifier(request.model)) return routeAsync(request, context.signal);
       return route(request);
     },
     async report(request) {
@@ -44,34 +66,48 @@ export function routerServiceImpl(
     async listModels() {
       return { models: router.listModels() };
     },
-    async *routeStream(requests) {
-      for await (const message of requests) {
-        const { kind } = message;
-        if (kind.case === "route") {
-          // Routing is synchronous, so answers leave in arrival order; the contract still lets callers
-          // match by request_id, which keeps the door open for asynchronous strategies.
-          yield answer(kind.value);
-        } else if (kind.case === "report") {
-          try {
-            router.report(kind.value);
-          } catch (error) {
-            // Reports have no answer on the stream; a bad one is the caller's bug, worth a log line.
-            logger.warn({ err: error, requestId: kind.value.requestId }, "ignored invalid streamed report");
-          }
-        } else {
-          yield {
-            requestId: "",
-            error: routeError(
-              new StrataError("invalid_request", "RouteStreamRequest needs route or report", {
+    routeStream(requests, context) {
+      const answers = new AnswerQueue<StreamAnswer>();
+      void (async () => {
+        try {
+          for await (const message of requests) {
+            const { kind } = message;
+            if (kind.case === "route") {
+              // Synchronous answers leave in arrival order; one waiting for an LLM classifier is
+              // answered when ready, matched by request_id, without holding up the ones behind it.
+              if (router.waitsForClassifier(kind.value.model))
+                answers.await(answerLater(kind.value, context.signal));
+              else answers.push(answer(kind.value));
+            } else if (kind.case === "report") {
+              reportStreamed(router, kind.value, logger);
+            } else {
+              const error = new StrataError("invalid_request", "RouteStreamRequest needs route or report", {
                 param: "kind",
-              }),
-              logger,
-            ),
-          };
+              });
+              answers.push({ requestId: "", error: routeError(error, logger) });
+            }
+          }
+          answers.end();
+        } catch (error) {
+          answers.fail(error);
         }
-      }
+      })();
+      return answers;
     },
   };
+}
+
+function reportStreamed(
+  router: Pick<Router, "report">,
+  report: routerV1.ReportRequest,
+  logger: Logger,
+): void {
+  try {
+    router.report(report);
+  } catch (error) {
+    // Reports have no answer on the stream; a bad one is the caller's bug, worth a log line.
+    logger.warn({ err: error, requestId: report.requestId }, "ignored invalid streamed report");
+  }
 }
 
 /** The error a failed streamed Route answers with: what the unary call's status would have carried. */

@@ -29,6 +29,8 @@ export interface CandidateInit {
   running?: number;
   kvCacheUsage?: number;
   kvCapacityTokens?: number;
+  /** LoRA adapters the endpoint serves. */
+  adapters?: string[];
   /** Defaults to true; false needs `filteredBecause`. */
   eligible?: boolean;
   filteredBecause?: string;
@@ -47,6 +49,7 @@ export function createCandidate(init: CandidateInit): Candidate {
       model: init.model,
       api: "openai",
       aliases: [],
+      adapters: init.adapters ?? [],
       kvCapacityTokens: init.kvCapacityTokens,
     },
     health: eligible ? "healthy" : "unhealthy",
@@ -65,6 +68,12 @@ export type CandidateFilter = (endpoint: EndpointState, model: string) => string
 
 export const servesModel: CandidateFilter = (endpoint, model) =>
   endpoint.config.model === model ? undefined : `serves ${endpoint.config.model}, not ${model}`;
+
+/** Keeps endpoints that serve the named LoRA adapter. */
+export function servesAdapter(adapter: string): CandidateFilter {
+  return (endpoint) =>
+    endpoint.config.adapters.includes(adapter) ? undefined : `does not serve adapter ${adapter}`;
+}
 
 export const isHealthy: CandidateFilter = (endpoint) => {
   if (endpoint.health.routable) return undefined;

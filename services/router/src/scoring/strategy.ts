@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { PreciseDeps } from "../kv-events/precise.js";
 import type { Candidate } from "./candidate.js";
 
 /** What a strategy knows about the request being routed. */
@@ -32,6 +33,10 @@ export interface RoutingReport {
   /** Prompt tokens the engine served from its prefix cache (`usage.prompt_tokens_details.cached_tokens`). */
   cachedTokens: number;
   outcome: RoutingOutcome;
+  /** Time to the first token as the caller measured it; absent or 0 when unknown. */
+  timeToFirstTokenMs?: number;
+  /** Time to the last token; a first-token time equal to it means the answer was not streamed. */
+  latencyMs?: number;
 }
 
 /**
@@ -81,6 +86,10 @@ export interface Strategy {
 export interface StrategyDeps {
   /** Uniform in [0, 1). */
   random: () => number;
+  /** Monotonic milliseconds, for strategies that model queues over time; performance.now() when absent. */
+  now?: () => number;
+  /** The KV-event block index and prompt hasher; only `precise` needs them, and fails without. */
+  precise?: PreciseDeps;
 }
 
 /**

@@ -4,6 +4,8 @@ import { type EndpointConfig, endpointConfigSchema } from "../../src/config.js";
 import type { HealthPolicy } from "../../src/endpoints/endpoint-health.js";
 import { EndpointTable } from "../../src/endpoints/endpoint-table.js";
 import { InFlightTracker } from "../../src/endpoints/in-flight-tracker.js";
+import { type OutlierDetectionConfig, outlierDetectionSchema } from "../../src/endpoints/outlier-config.js";
+import { type Ejection, OutlierDetector } from "../../src/endpoints/outlier-detector.js";
 import { ModelRouter } from "../../src/models/index.js";
 import { createRouterMetrics } from "../../src/observability/router-metrics.js";
 import { Router } from "../../src/routing/router.js";
@@ -45,6 +47,8 @@ export function routerFixture(
     instance?: Strategy;
     /** Model-routing config (aliases, tiers, routes); none by default. */
     models?: unknown;
+    /** Outlier detection settings; ejection is off unless given. */
+    outliers?: Partial<OutlierDetectionConfig>;
   } = {},
 ) {
   const clock = new ManualClock();
@@ -52,13 +56,29 @@ export function routerFixture(
   const table = new EndpointTable(configs, testPolicy);
   if (options.markHealthy ?? true) for (const state of table.all()) state.health.checkPassed();
   const inFlight = new InFlightTracker(options.timeoutMs ?? 60_000, clock);
-  const metrics = createRouterMetrics(registry, { table, inFlight });
+  const ejections: Ejection[] = [];
+  const outliers = options.outliers
+    ? new OutlierDetector(outlierDetectionSchema.parse(options.outliers), {
+        table,
+        clock,
+        onEjected: (ejection) => ejections.push(ejection),
+      })
+    : undefined;
+  const metrics = createRouterMetrics(registry, { table, inFlight, ...(outliers ? { outliers } : {}) });
   const strategy = options.instance ?? createStrategy(options.strategy ?? "least-load", options.params ?? {});
   const strategies = singleStrategy(strategy);
   const models = ModelRouter.create(options.models ?? {}, {
-    isServed: (name) => table.resolveModel(name) !== undefined,
+    isServed: (name) => table.resolveModel(name) !== undefined || table.adapterBase(name) !== undefined,
   });
-  const router = new Router({ table, inFlight, strategies, models, metrics, logger: silentLogger() });
+  const router = new Router({
+    table,
+    inFlight,
+    strategies,
+    models,
+    metrics,
+    logger: silentLogger(),
+    ...(outliers ? { outliers } : {}),
+  });
   const state = (id: string) => table.get(id)!;
-  return { router, table, inFlight, clock, registry, state, strategy };
+  return { router, table, inFlight, clock, registry, state, strategy, outliers, ejections };
 }

@@ -12,7 +12,7 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 export const file_strata_gateway_v1_events: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch5zdHJhdGEvZ2F0ZXdheS92MS9ldmVudHMucHJvdG8SEXN0cmF0YS5nYXRld2F5LnYxItwCCgpVc2FnZUV2ZW50EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmFwaV9rZXlfaWQYAyABKAkSDQoFbW9kZWwYBCABKAkSFAoMc2VydmVkX21vZGVsGAUgASgJEhMKC2VuZHBvaW50X2lkGAYgASgJEhEKCW9wZXJhdGlvbhgHIAEoCRIOCgZzdHJlYW0YCCABKAgSFQoNcHJvbXB0X3Rva2VucxgJIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgKIAEoDRIVCg1jYWNoZWRfdG9rZW5zGAsgASgNEhIKCmxhdGVuY3lfbXMYDCABKAESHgoWdGltZV90b19maXJzdF90b2tlbl9tcxgNIAEoARIOCgZzdGF0dXMYDiABKA0SEgoKZXJyb3JfY29kZRgPIAEoCRIVCg1zdGFydGVkX2F0X21zGBAgASgDYgZwcm90bzM",
+    "Ch5zdHJhdGEvZ2F0ZXdheS92MS9ldmVudHMucHJvdG8SEXN0cmF0YS5nYXRld2F5LnYxIu8FCgpVc2FnZUV2ZW50EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhIKCmFwaV9rZXlfaWQYAyABKAkSDQoFbW9kZWwYBCABKAkSFAoMc2VydmVkX21vZGVsGAUgASgJEhMKC2VuZHBvaW50X2lkGAYgASgJEhEKCW9wZXJhdGlvbhgHIAEoCRIOCgZzdHJlYW0YCCABKAgSFQoNcHJvbXB0X3Rva2VucxgJIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgKIAEoDRIVCg1jYWNoZWRfdG9rZW5zGAsgASgNEhIKCmxhdGVuY3lfbXMYDCABKAESHgoWdGltZV90b19maXJzdF90b2tlbl9tcxgNIAEoARIOCgZzdGF0dXMYDiABKA0SEgoKZXJyb3JfY29kZRgPIAEoCRIVCg1zdGFydGVkX2F0X21zGBAgASgDEhAKCGNvc3RfdXNkGBQgASgBEhQKDHByaWNlZF9tb2RlbBgVIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYFiABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgXIAEoARIhChljYWNoZWRfaW5wdXRfdXNkX3Blcl9tdG9rGBggASgBEhAKCHByb3ZpZGVyGDIgASgJEhAKCGF0dGVtcHRzGDMgASgNEhYKDmZhbGxiYWNrX2luZGV4GDQgASgNEg0KBXJvdXRlGDUgASgJEhYKDmF0dGVtcHRfZXJyb3JzGDYgAygJEhIKCnByb2plY3RfaWQYKCABKAkSFAoMY2FjaGVfc3RhdHVzGB4gASgJEiEKGWNhY2hlX3NhdmVkX3Byb21wdF90b2tlbnMYHyABKA0SJQodY2FjaGVfc2F2ZWRfY29tcGxldGlvbl90b2tlbnMYICABKA0SHAoUY2FjaGVfc2F2ZWRfY29zdF91c2QYISABKAESGAoQY2FjaGVfc2ltaWxhcml0eRgiIAEoASI2Cg1BcGlLZXlDaGFuZ2VkEhIKCmFwaV9rZXlfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJIr8BChJCdWRnZXRMaW1pdFJlYWNoZWQSEQoJdGVuYW50X2lkGAEgASgJEg0KBXNjb3BlGAIgASgJEhAKCHNjb3BlX2lkGAMgASgJEg4KBnBlcmlvZBgEIAEoCRIUCgxwZXJpb2Rfc3RhcnQYBSABKAkSEgoKbGltaXRfa2luZBgGIAEoCRIRCglsaW1pdF91c2QYByABKAESEQoJc3BlbnRfdXNkGAggASgBEhUKDXJlYWNoZWRfYXRfbXMYCSABKAMiMAoNTGltaXRzQ2hhbmdlZBINCgVzY29wZRgBIAEoCRIQCghzY29wZV9pZBgCIAEoCWIGcHJvdG8z",
   );
 
 /**
@@ -109,6 +109,120 @@ export type UsageEvent = Message<"strata.gateway.v1.UsageEvent"> & {
    * @generated from field: int64 started_at_ms = 16;
    */
   startedAtMs: bigint;
+
+  /**
+   * Cost (20–29): what the request cost and what that was computed from.
+   * US dollars: uncached prompt tokens at the input price, cached ones at the cached-input price,
+   * completion tokens at the output price; 0 when the model has no price.
+   *
+   * @generated from field: double cost_usd = 20;
+   */
+  costUsd: number;
+
+  /**
+   * The price-table entry used (the served model's, else the requested model's); empty when none matched.
+   *
+   * @generated from field: string priced_model = 21;
+   */
+  pricedModel: string;
+
+  /**
+   * The prices applied, in US dollars per million tokens.
+   *
+   * @generated from field: double input_usd_per_mtok = 22;
+   */
+  inputUsdPerMtok: number;
+
+  /**
+   * @generated from field: double output_usd_per_mtok = 23;
+   */
+  outputUsdPerMtok: number;
+
+  /**
+   * @generated from field: double cached_input_usd_per_mtok = 24;
+   */
+  cachedInputUsdPerMtok: number;
+
+  /**
+   * Providers, retries and fallback (50–59).
+   * Provider that produced the answer: "engine" (self-hosted replicas chosen by the router) or the name
+   * of a configured hosted provider; empty when none did.
+   *
+   * @generated from field: string provider = 50;
+   */
+  provider: string;
+
+  /**
+   * Tries along the fallback chain, retries included (one refused by an open circuit counts); 0 when none
+   * was made (e.g. a cache hit).
+   *
+   * @generated from field: uint32 attempts = 51;
+   */
+  attempts: number;
+
+  /**
+   * Position in the fallback chain of the entry that answered; 0 = the first choice.
+   *
+   * @generated from field: uint32 fallback_index = 52;
+   */
+  fallbackIndex: number;
+
+  /**
+   * The x-strata-route value: who served the request and how it was chosen.
+   *
+   * @generated from field: string route = 53;
+   */
+  route: string;
+
+  /**
+   * One line per failed attempt, in order (e.g. `openai:gpt-4o (openai): ... (HTTP 429)`).
+   *
+   * @generated from field: repeated string attempt_errors = 54;
+   */
+  attemptErrors: string[];
+
+  /**
+   * Tenancy (40-49). The key's project; empty when the key belongs to none.
+   *
+   * @generated from field: string project_id = 40;
+   */
+  projectId: string;
+
+  /**
+   * Response cache (30–39). What the cache did, as the x-strata-cache header said: "hit", "semantic-hit",
+   * "miss" (looked up, not found; the answer may have been stored) or "bypass" (no cache applied); empty
+   * when the request ended before the cache step. A hit spends no tokens (prompt_tokens and
+   * completion_tokens are 0); what it saved is below.
+   *
+   * @generated from field: string cache_status = 30;
+   */
+  cacheStatus: string;
+
+  /**
+   * The cached answer's own prompt and completion tokens, which a hit did not spend.
+   *
+   * @generated from field: uint32 cache_saved_prompt_tokens = 31;
+   */
+  cacheSavedPromptTokens: number;
+
+  /**
+   * @generated from field: uint32 cache_saved_completion_tokens = 32;
+   */
+  cacheSavedCompletionTokens: number;
+
+  /**
+   * What those tokens would have cost at the price table's rates; 0 when the model has no price.
+   *
+   * @generated from field: double cache_saved_cost_usd = 33;
+   */
+  cacheSavedCostUsd: number;
+
+  /**
+   * For a semantic hit, the cosine similarity between the request's last user turn and the cached one.
+   *
+   * @generated from field: double cache_similarity = 34;
+   */
+  cacheSimilarity: number;
 };
 
 /**
@@ -118,3 +232,132 @@ export type UsageEvent = Message<"strata.gateway.v1.UsageEvent"> & {
 export const UsageEventSchema: GenMessage<UsageEvent> =
   /*@__PURE__*/
   messageDesc(file_strata_gateway_v1_events, 0);
+
+/**
+ * ApiKeyChanged is broadcast on subject "strata.gateway.v1.keys.changed" (NATS core: at most once, to the
+ * replicas listening now) when a key is revoked, rotated or its settings change. Each gateway replica drops
+ * its cached lookup of the key, so the change holds at once instead of after the cache's expiry.
+ *
+ * @generated from message strata.gateway.v1.ApiKeyChanged
+ */
+export type ApiKeyChanged = Message<"strata.gateway.v1.ApiKeyChanged"> & {
+  /**
+   * @generated from field: string api_key_id = 1;
+   */
+  apiKeyId: string;
+
+  /**
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+};
+
+/**
+ * Describes the message strata.gateway.v1.ApiKeyChanged.
+ * Use `create(ApiKeyChangedSchema)` to create a new message.
+ */
+export const ApiKeyChangedSchema: GenMessage<ApiKeyChanged> =
+  /*@__PURE__*/
+  messageDesc(file_strata_gateway_v1_events, 1);
+
+/**
+ * BudgetLimitReached is published on "strata.gateway.v1.budget.soft_limit_reached.<tenant_id>" or
+ * "strata.gateway.v1.budget.hard_limit_reached.<tenant_id>" (stream STRATA_BUDGET) once per budget
+ * period, when a tenant's or key's spend first reaches that budget. Soft limits only notify; from a hard
+ * limit on, requests are refused until the period ends or the budget is raised.
+ *
+ * @generated from message strata.gateway.v1.BudgetLimitReached
+ */
+export type BudgetLimitReached = Message<"strata.gateway.v1.BudgetLimitReached"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * "tenant" or "key".
+   *
+   * @generated from field: string scope = 2;
+   */
+  scope: string;
+
+  /**
+   * The tenant id or the API key id, as scope says.
+   *
+   * @generated from field: string scope_id = 3;
+   */
+  scopeId: string;
+
+  /**
+   * "day" or "month" (UTC).
+   *
+   * @generated from field: string period = 4;
+   */
+  period: string;
+
+  /**
+   * The period's first day ("2025-05-01") or month ("2025-05"), UTC.
+   *
+   * @generated from field: string period_start = 5;
+   */
+  periodStart: string;
+
+  /**
+   * "soft" or "hard".
+   *
+   * @generated from field: string limit_kind = 6;
+   */
+  limitKind: string;
+
+  /**
+   * @generated from field: double limit_usd = 7;
+   */
+  limitUsd: number;
+
+  /**
+   * @generated from field: double spent_usd = 8;
+   */
+  spentUsd: number;
+
+  /**
+   * @generated from field: int64 reached_at_ms = 9;
+   */
+  reachedAtMs: bigint;
+};
+
+/**
+ * Describes the message strata.gateway.v1.BudgetLimitReached.
+ * Use `create(BudgetLimitReachedSchema)` to create a new message.
+ */
+export const BudgetLimitReachedSchema: GenMessage<BudgetLimitReached> =
+  /*@__PURE__*/
+  messageDesc(file_strata_gateway_v1_events, 2);
+
+/**
+ * LimitsChanged is broadcast on subject "strata.gateway.v1.limits.changed" (NATS core: at most once)
+ * when a tenant's or key's limit overrides are written. Every gateway replica re-reads them at once
+ * instead of at its next periodic refresh.
+ *
+ * @generated from message strata.gateway.v1.LimitsChanged
+ */
+export type LimitsChanged = Message<"strata.gateway.v1.LimitsChanged"> & {
+  /**
+   * "tenant" or "key".
+   *
+   * @generated from field: string scope = 1;
+   */
+  scope: string;
+
+  /**
+   * @generated from field: string scope_id = 2;
+   */
+  scopeId: string;
+};
+
+/**
+ * Describes the message strata.gateway.v1.LimitsChanged.
+ * Use `create(LimitsChangedSchema)` to create a new message.
+ */
+export const LimitsChangedSchema: GenMessage<LimitsChanged> =
+  /*@__PURE__*/
+  messageDesc(file_strata_gateway_v1_events, 3);

@@ -12,7 +12,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 export const file_strata_gateway_v1_gateway: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch9zdHJhdGEvZ2F0ZXdheS92MS9nYXRld2F5LnByb3RvEhFzdHJhdGEuZ2F0ZXdheS52MSI6CgtDaGF0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSDAoEbmFtZRgDIAEoCSKiAgoOU2FtcGxpbmdQYXJhbXMSFwoKbWF4X3Rva2VucxgBIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAIgASgBSAGIAQESEgoFdG9wX3AYAyABKAFIAogBARIMCgRzdG9wGAQgAygJEhEKBHNlZWQYBSABKANIA4gBARIdChBwcmVzZW5jZV9wZW5hbHR5GAYgASgBSASIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYByABKAFIBYgBARIMCgR1c2VyGAggASgJQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5IpEBChtDcmVhdGVDaGF0Q29tcGxldGlvblJlcXVlc3QSDQoFbW9kZWwYASABKAkSMAoIbWVzc2FnZXMYAiADKAsyHi5zdHJhdGEuZ2F0ZXdheS52MS5DaGF0TWVzc2FnZRIxCgZwYXJhbXMYAyABKAsyIS5zdHJhdGEuZ2F0ZXdheS52MS5TYW1wbGluZ1BhcmFtcyKRAQobU3RyZWFtQ2hhdENvbXBsZXRpb25SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEjAKCG1lc3NhZ2VzGAIgAygLMh4uc3RyYXRhLmdhdGV3YXkudjEuQ2hhdE1lc3NhZ2USMQoGcGFyYW1zGAMgASgLMiEuc3RyYXRhLmdhdGV3YXkudjEuU2FtcGxpbmdQYXJhbXMiawoXQ3JlYXRlQ29tcGxldGlvblJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGcHJvbXB0GAIgASgJEjEKBnBhcmFtcxgDIAEoCzIhLnN0cmF0YS5nYXRld2F5LnYxLlNhbXBsaW5nUGFyYW1zImsKF1N0cmVhbUNvbXBsZXRpb25SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBnByb21wdBgCIAEoCRIxCgZwYXJhbXMYAyABKAsyIS5zdHJhdGEuZ2F0ZXdheS52MS5TYW1wbGluZ1BhcmFtcyJmCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRvdGFsX3Rva2VucxgDIAEoDRIVCg1jYWNoZWRfdG9rZW5zGAQgASgNImMKCkNoYXRDaG9pY2USDQoFaW5kZXgYASABKA0SLwoHbWVzc2FnZRgCIAEoCzIeLnN0cmF0YS5nYXRld2F5LnYxLkNoYXRNZXNzYWdlEhUKDWZpbmlzaF9yZWFzb24YAyABKAkisgEKHENyZWF0ZUNoYXRDb21wbGV0aW9uUmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxIuCgdjaG9pY2VzGAQgAygLMh0uc3RyYXRhLmdhdGV3YXkudjEuQ2hhdENob2ljZRInCgV1c2FnZRgFIAEoCzIYLnN0cmF0YS5nYXRld2F5LnYxLlVzYWdlEg0KBXJvdXRlGAYgASgJIioKCUNoYXREZWx0YRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkiZAoPQ2hhdENodW5rQ2hvaWNlEg0KBWluZGV4GAEgASgNEisKBWRlbHRhGAIgASgLMhwuc3RyYXRhLmdhdGV3YXkudjEuQ2hhdERlbHRhEhUKDWZpbmlzaF9yZWFzb24YAyABKAkiqAEKHFN0cmVhbUNoYXRDb21wbGV0aW9uUmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxIzCgdjaG9pY2VzGAQgAygLMiIuc3RyYXRhLmdhdGV3YXkudjEuQ2hhdENodW5rQ2hvaWNlEicKBXVzYWdlGAUgASgLMhguc3RyYXRhLmdhdGV3YXkudjEuVXNhZ2UiRgoQQ29tcGxldGlvbkNob2ljZRINCgVpbmRleBgBIAEoDRIMCgR0ZXh0GAIgASgJEhUKDWZpbmlzaF9yZWFzb24YAyABKAkitAEKGENyZWF0ZUNvbXBsZXRpb25SZXNwb25zZRIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgdjcmVhdGVkGAMgASgDEjQKB2Nob2ljZXMYBCADKAsyIy5zdHJhdGEuZ2F0ZXdheS52MS5Db21wbGV0aW9uQ2hvaWNlEicKBXVzYWdlGAUgASgLMhguc3RyYXRhLmdhdGV3YXkudjEuVXNhZ2USDQoFcm91dGUYBiABKAkipQEKGFN0cmVhbUNvbXBsZXRpb25SZXNwb25zZRIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgdjcmVhdGVkGAMgASgDEjQKB2Nob2ljZXMYBCADKAsyIy5zdHJhdGEuZ2F0ZXdheS52MS5Db21wbGV0aW9uQ2hvaWNlEicKBXVzYWdlGAUgASgLMhguc3RyYXRhLmdhdGV3YXkudjEuVXNhZ2UiEwoRTGlzdE1vZGVsc1JlcXVlc3QiNgoFTW9kZWwSCgoCaWQYASABKAkSEAoIb3duZWRfYnkYAiABKAkSDwoHY3JlYXRlZBgDIAEoAyI8ChJMaXN0TW9kZWxzUmVzcG9uc2USJgoEZGF0YRgBIAMoCzIYLnN0cmF0YS5nYXRld2F5LnYxLk1vZGVsMrsECg5HYXRld2F5U2VydmljZRJ3ChRDcmVhdGVDaGF0Q29tcGxldGlvbhIuLnN0cmF0YS5nYXRld2F5LnYxLkNyZWF0ZUNoYXRDb21wbGV0aW9uUmVxdWVzdBovLnN0cmF0YS5nYXRld2F5LnYxLkNyZWF0ZUNoYXRDb21wbGV0aW9uUmVzcG9uc2USeQoUU3RyZWFtQ2hhdENvbXBsZXRpb24SLi5zdHJhdGEuZ2F0ZXdheS52MS5TdHJlYW1DaGF0Q29tcGxldGlvblJlcXVlc3QaLy5zdHJhdGEuZ2F0ZXdheS52MS5TdHJlYW1DaGF0Q29tcGxldGlvblJlc3BvbnNlMAESawoQQ3JlYXRlQ29tcGxldGlvbhIqLnN0cmF0YS5nYXRld2F5LnYxLkNyZWF0ZUNvbXBsZXRpb25SZXF1ZXN0Gisuc3RyYXRhLmdhdGV3YXkudjEuQ3JlYXRlQ29tcGxldGlvblJlc3BvbnNlEm0KEFN0cmVhbUNvbXBsZXRpb24SKi5zdHJhdGEuZ2F0ZXdheS52MS5TdHJlYW1Db21wbGV0aW9uUmVxdWVzdBorLnN0cmF0YS5nYXRld2F5LnYxLlN0cmVhbUNvbXBsZXRpb25SZXNwb25zZTABElkKCkxpc3RNb2RlbHMSJC5zdHJhdGEuZ2F0ZXdheS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnN0cmF0YS5nYXRld2F5LnYxLkxpc3RNb2RlbHNSZXNwb25zZWIGcHJvdG8z",
+    "Ch9zdHJhdGEvZ2F0ZXdheS92MS9nYXRld2F5LnByb3RvEhFzdHJhdGEuZ2F0ZXdheS52MSI6CgtDaGF0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSDAoEbmFtZRgDIAEoCSKiAgoOU2FtcGxpbmdQYXJhbXMSFwoKbWF4X3Rva2VucxgBIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAIgASgBSAGIAQESEgoFdG9wX3AYAyABKAFIAogBARIMCgRzdG9wGAQgAygJEhEKBHNlZWQYBSABKANIA4gBARIdChBwcmVzZW5jZV9wZW5hbHR5GAYgASgBSASIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYByABKAFIBYgBARIMCgR1c2VyGAggASgJQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5IpEBChtDcmVhdGVDaGF0Q29tcGxldGlvblJlcXVlc3QSDQoFbW9kZWwYASABKAkSMAoIbWVzc2FnZXMYAiADKAsyHi5zdHJhdGEuZ2F0ZXdheS52MS5DaGF0TWVzc2FnZRIxCgZwYXJhbXMYAyABKAsyIS5zdHJhdGEuZ2F0ZXdheS52MS5TYW1wbGluZ1BhcmFtcyKRAQobU3RyZWFtQ2hhdENvbXBsZXRpb25SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEjAKCG1lc3NhZ2VzGAIgAygLMh4uc3RyYXRhLmdhdGV3YXkudjEuQ2hhdE1lc3NhZ2USMQoGcGFyYW1zGAMgASgLMiEuc3RyYXRhLmdhdGV3YXkudjEuU2FtcGxpbmdQYXJhbXMiawoXQ3JlYXRlQ29tcGxldGlvblJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGcHJvbXB0GAIgASgJEjEKBnBhcmFtcxgDIAEoCzIhLnN0cmF0YS5nYXRld2F5LnYxLlNhbXBsaW5nUGFyYW1zImsKF1N0cmVhbUNvbXBsZXRpb25SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBnByb21wdBgCIAEoCRIxCgZwYXJhbXMYAyABKAsyIS5zdHJhdGEuZ2F0ZXdheS52MS5TYW1wbGluZ1BhcmFtcyJmCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRvdGFsX3Rva2VucxgDIAEoDRIVCg1jYWNoZWRfdG9rZW5zGAQgASgNImMKCkNoYXRDaG9pY2USDQoFaW5kZXgYASABKA0SLwoHbWVzc2FnZRgCIAEoCzIeLnN0cmF0YS5nYXRld2F5LnYxLkNoYXRNZXNzYWdlEhUKDWZpbmlzaF9yZWFzb24YAyABKAkisgEKHENyZWF0ZUNoYXRDb21wbGV0aW9uUmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxIuCgdjaG9pY2VzGAQgAygLMh0uc3RyYXRhLmdhdGV3YXkudjEuQ2hhdENob2ljZRInCgV1c2FnZRgFIAEoCzIYLnN0cmF0YS5nYXRld2F5LnYxLlVzYWdlEg0KBXJvdXRlGAYgASgJIioKCUNoYXREZWx0YRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkiZAoPQ2hhdENodW5rQ2hvaWNlEg0KBWluZGV4GAEgASgNEisKBWRlbHRhGAIgASgLMhwuc3RyYXRhLmdhdGV3YXkudjEuQ2hhdERlbHRhEhUKDWZpbmlzaF9yZWFzb24YAyABKAkiqAEKHFN0cmVhbUNoYXRDb21wbGV0aW9uUmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHY3JlYXRlZBgDIAEoAxIzCgdjaG9pY2VzGAQgAygLMiIuc3RyYXRhLmdhdGV3YXkudjEuQ2hhdENodW5rQ2hvaWNlEicKBXVzYWdlGAUgASgLMhguc3RyYXRhLmdhdGV3YXkudjEuVXNhZ2UiRgoQQ29tcGxldGlvbkNob2ljZRINCgVpbmRleBgBIAEoDRIMCgR0ZXh0GAIgASgJEhUKDWZpbmlzaF9yZWFzb24YAyABKAkitAEKGENyZWF0ZUNvbXBsZXRpb25SZXNwb25zZRIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgdjcmVhdGVkGAMgASgDEjQKB2Nob2ljZXMYBCADKAsyIy5zdHJhdGEuZ2F0ZXdheS52MS5Db21wbGV0aW9uQ2hvaWNlEicKBXVzYWdlGAUgASgLMhguc3RyYXRhLmdhdGV3YXkudjEuVXNhZ2USDQoFcm91dGUYBiABKAkipQEKGFN0cmVhbUNvbXBsZXRpb25SZXNwb25zZRIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgdjcmVhdGVkGAMgASgDEjQKB2Nob2ljZXMYBCADKAsyIy5zdHJhdGEuZ2F0ZXdheS52MS5Db21wbGV0aW9uQ2hvaWNlEicKBXVzYWdlGAUgASgLMhguc3RyYXRhLmdhdGV3YXkudjEuVXNhZ2UiEwoRTGlzdE1vZGVsc1JlcXVlc3QiNgoFTW9kZWwSCgoCaWQYASABKAkSEAoIb3duZWRfYnkYAiABKAkSDwoHY3JlYXRlZBgDIAEoAyI8ChJMaXN0TW9kZWxzUmVzcG9uc2USJgoEZGF0YRgBIAMoCzIYLnN0cmF0YS5nYXRld2F5LnYxLk1vZGVsImwKFkNyZWF0ZUVtYmVkZGluZ1JlcXVlc3QSDQoFbW9kZWwYASABKAkSDQoFaW5wdXQYAiADKAkSFwoKZGltZW5zaW9ucxgDIAEoDUgAiAEBEgwKBHVzZXIYBCABKAlCDQoLX2RpbWVuc2lvbnMiLQoJRW1iZWRkaW5nEg0KBWluZGV4GAEgASgNEhEKCWVtYmVkZGluZxgCIAMoAiI9Cg5FbWJlZGRpbmdVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhQKDHRvdGFsX3Rva2VucxgCIAEoDSKGAQoXQ3JlYXRlRW1iZWRkaW5nUmVzcG9uc2USKgoEZGF0YRgBIAMoCzIcLnN0cmF0YS5nYXRld2F5LnYxLkVtYmVkZGluZxINCgVtb2RlbBgCIAEoCRIwCgV1c2FnZRgDIAEoCzIhLnN0cmF0YS5nYXRld2F5LnYxLkVtYmVkZGluZ1VzYWdlMqUFCg5HYXRld2F5U2VydmljZRJ3ChRDcmVhdGVDaGF0Q29tcGxldGlvbhIuLnN0cmF0YS5nYXRld2F5LnYxLkNyZWF0ZUNoYXRDb21wbGV0aW9uUmVxdWVzdBovLnN0cmF0YS5nYXRld2F5LnYxLkNyZWF0ZUNoYXRDb21wbGV0aW9uUmVzcG9uc2USeQoUU3RyZWFtQ2hhdENvbXBsZXRpb24SLi5zdHJhdGEuZ2F0ZXdheS52MS5TdHJlYW1DaGF0Q29tcGxldGlvblJlcXVlc3QaLy5zdHJhdGEuZ2F0ZXdheS52MS5TdHJlYW1DaGF0Q29tcGxldGlvblJlc3BvbnNlMAESawoQQ3JlYXRlQ29tcGxldGlvbhIqLnN0cmF0YS5nYXRld2F5LnYxLkNyZWF0ZUNvbXBsZXRpb25SZXF1ZXN0Gisuc3RyYXRhLmdhdGV3YXkudjEuQ3JlYXRlQ29tcGxldGlvblJlc3BvbnNlEm0KEFN0cmVhbUNvbXBsZXRpb24SKi5zdHJhdGEuZ2F0ZXdheS52MS5TdHJlYW1Db21wbGV0aW9uUmVxdWVzdBorLnN0cmF0YS5nYXRld2F5LnYxLlN0cmVhbUNvbXBsZXRpb25SZXNwb25zZTABElkKCkxpc3RNb2RlbHMSJC5zdHJhdGEuZ2F0ZXdheS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLnN0cmF0YS5nYXRld2F5LnYxLkxpc3RNb2RlbHNSZXNwb25zZRJoCg9DcmVhdGVFbWJlZGRpbmcSKS5zdHJhdGEuZ2F0ZXdheS52MS5DcmVhdGVFbWJlZGRpbmdSZXF1ZXN0Giouc3RyYXRhLmdhdGV3YXkudjEuQ3JlYXRlRW1iZWRkaW5nUmVzcG9uc2ViBnByb3RvMw",
   );
 
 /**
@@ -576,6 +576,121 @@ export const ListModelsResponseSchema: GenMessage<ListModelsResponse> =
   messageDesc(file_strata_gateway_v1_gateway, 17);
 
 /**
+ * @generated from message strata.gateway.v1.CreateEmbeddingRequest
+ */
+export type CreateEmbeddingRequest = Message<"strata.gateway.v1.CreateEmbeddingRequest"> & {
+  /**
+   * The embedding model, as /v1/embeddings and /v1/models name it.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * The texts to embed: at least one, at most 2048, none empty.
+   *
+   * @generated from field: repeated string input = 2;
+   */
+  input: string[];
+
+  /**
+   * Length of the vectors, for models that can choose it.
+   *
+   * @generated from field: optional uint32 dimensions = 3;
+   */
+  dimensions?: number | undefined;
+
+  /**
+   * @generated from field: string user = 4;
+   */
+  user: string;
+};
+
+/**
+ * Describes the message strata.gateway.v1.CreateEmbeddingRequest.
+ * Use `create(CreateEmbeddingRequestSchema)` to create a new message.
+ */
+export const CreateEmbeddingRequestSchema: GenMessage<CreateEmbeddingRequest> =
+  /*@__PURE__*/
+  messageDesc(file_strata_gateway_v1_gateway, 18);
+
+/**
+ * @generated from message strata.gateway.v1.Embedding
+ */
+export type Embedding = Message<"strata.gateway.v1.Embedding"> & {
+  /**
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * @generated from field: repeated float embedding = 2;
+   */
+  embedding: number[];
+};
+
+/**
+ * Describes the message strata.gateway.v1.Embedding.
+ * Use `create(EmbeddingSchema)` to create a new message.
+ */
+export const EmbeddingSchema: GenMessage<Embedding> =
+  /*@__PURE__*/
+  messageDesc(file_strata_gateway_v1_gateway, 19);
+
+/**
+ * @generated from message strata.gateway.v1.EmbeddingUsage
+ */
+export type EmbeddingUsage = Message<"strata.gateway.v1.EmbeddingUsage"> & {
+  /**
+   * @generated from field: uint32 prompt_tokens = 1;
+   */
+  promptTokens: number;
+
+  /**
+   * @generated from field: uint32 total_tokens = 2;
+   */
+  totalTokens: number;
+};
+
+/**
+ * Describes the message strata.gateway.v1.EmbeddingUsage.
+ * Use `create(EmbeddingUsageSchema)` to create a new message.
+ */
+export const EmbeddingUsageSchema: GenMessage<EmbeddingUsage> =
+  /*@__PURE__*/
+  messageDesc(file_strata_gateway_v1_gateway, 20);
+
+/**
+ * @generated from message strata.gateway.v1.CreateEmbeddingResponse
+ */
+export type CreateEmbeddingResponse = Message<"strata.gateway.v1.CreateEmbeddingResponse"> & {
+  /**
+   * One embedding per input, in input order.
+   *
+   * @generated from field: repeated strata.gateway.v1.Embedding data = 1;
+   */
+  data: Embedding[];
+
+  /**
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * @generated from field: strata.gateway.v1.EmbeddingUsage usage = 3;
+   */
+  usage?: EmbeddingUsage | undefined;
+};
+
+/**
+ * Describes the message strata.gateway.v1.CreateEmbeddingResponse.
+ * Use `create(CreateEmbeddingResponseSchema)` to create a new message.
+ */
+export const CreateEmbeddingResponseSchema: GenMessage<CreateEmbeddingResponse> =
+  /*@__PURE__*/
+  messageDesc(file_strata_gateway_v1_gateway, 21);
+
+/**
  * GatewayService is the gRPC face of the gateway: the same completions as the OpenAI-compatible HTTP API,
  * with the same API keys (metadata "authorization: Bearer <key>") and the same errors as gRPC status codes.
  *
@@ -621,5 +736,15 @@ export const GatewayService: GenService<{
     methodKind: "unary";
     input: typeof ListModelsRequestSchema;
     output: typeof ListModelsResponseSchema;
+  };
+  /**
+   * The same as POST /v1/embeddings: vectors for one or more texts from the gateway's embedding backend.
+   *
+   * @generated from rpc strata.gateway.v1.GatewayService.CreateEmbedding
+   */
+  createEmbedding: {
+    methodKind: "unary";
+    input: typeof CreateEmbeddingRequestSchema;
+    output: typeof CreateEmbeddingResponseSchema;
   };
 }> = /*@__PURE__*/ serviceDesc(file_strata_gateway_v1_gateway, 0);

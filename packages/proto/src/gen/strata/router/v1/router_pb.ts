@@ -12,7 +12,7 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 export const file_strata_router_v1_router: GenFile =
   /*@__PURE__*/
   fileDesc(
-    "Ch1zdHJhdGEvcm91dGVyL3YxL3JvdXRlci5wcm90bxIQc3RyYXRhLnJvdXRlci52MSLcAQoMUm91dGVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEg4KBnByb21wdBgEIAEoCRIVCg1wcm9tcHRfdG9rZW5zGAUgASgNEj4KCG1ldGFkYXRhGAYgAygLMiwuc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoIRW5kcG9pbnQSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhQKDHNlcnZlZF9tb2RlbBgDIAEoCRILCgNhcGkYBCABKAkilgEKDkNhbmRpZGF0ZVNjb3JlEhMKC2VuZHBvaW50X2lkGAEgASgJEg0KBXNjb3JlGAIgASgBEhAKCGVsaWdpYmxlGAMgASgIEg4KBnJlYXNvbhgEIAEoCRIRCglpbl9mbGlnaHQYBSABKA0SEwoLcXVldWVfZGVwdGgYBiABKAESFgoOa3ZfY2FjaGVfdXNhZ2UYByABKAEizQEKDVJvdXRlUmVzcG9uc2USLAoIZW5kcG9pbnQYASABKAsyGi5zdHJhdGEucm91dGVyLnYxLkVuZHBvaW50Eg0KBW1vZGVsGAIgASgJEhAKCHN0cmF0ZWd5GAMgASgJEg4KBnJlYXNvbhgEIAEoCRI0CgpjYW5kaWRhdGVzGAUgAygLMiAuc3RyYXRhLnJvdXRlci52MS5DYW5kaWRhdGVTY29yZRIRCglmYWxsYmFja3MYBiADKAkSFAoMbW9kZWxfcmVhc29uGAcgASgJIvABCg1SZXBvcnRSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSKgoHb3V0Y29tZRgEIAEoDjIZLnN0cmF0YS5yb3V0ZXIudjEuT3V0Y29tZRIVCg1wcm9tcHRfdG9rZW5zGAUgASgNEhUKDWNhY2hlZF90b2tlbnMYBiABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYByABKA0SHgoWdGltZV90b19maXJzdF90b2tlbl9tcxgIIAEoARISCgpsYXRlbmN5X21zGAkgASgBIhAKDlJlcG9ydFJlc3BvbnNlIhMKEUxpc3RNb2RlbHNSZXF1ZXN0IlcKCU1vZGVsSW5mbxIKCgJpZBgBIAEoCRIRCgllbmRwb2ludHMYAiABKA0SGQoRaGVhbHRoeV9lbmRwb2ludHMYAyABKA0SEAoIb3duZWRfYnkYBCABKAkiQQoSTGlzdE1vZGVsc1Jlc3BvbnNlEisKBm1vZGVscxgBIAMoCzIbLnN0cmF0YS5yb3V0ZXIudjEuTW9kZWxJbmZvIoABChJSb3V0ZVN0cmVhbVJlcXVlc3QSLwoFcm91dGUYASABKAsyHi5zdHJhdGEucm91dGVyLnYxLlJvdXRlUmVxdWVzdEgAEjEKBnJlcG9ydBgCIAEoCzIfLnN0cmF0YS5yb3V0ZXIudjEuUmVwb3J0UmVxdWVzdEgAQgYKBGtpbmQihgEKE1JvdXRlU3RyZWFtUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIuCgVyb3V0ZRgCIAEoCzIfLnN0cmF0YS5yb3V0ZXIudjEuUm91dGVSZXNwb25zZRIrCgVlcnJvchgDIAEoCzIcLnN0cmF0YS5yb3V0ZXIudjEuUm91dGVFcnJvciI6CgpSb3V0ZUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVwYXJhbRgDIAEoCSqaAQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9TVUNDRVNTEAESGgoWT1VUQ09NRV9VUFNUUkVBTV9FUlJPUhACEhkKFU9VVENPTUVfQ09OTkVDVF9FUlJPUhADEhUKEU9VVENPTUVfQ0FOQ0VMTEVEEAQSEwoPT1VUQ09NRV9USU1FT1VUEAUy3wIKDVJvdXRlclNlcnZpY2USSAoFUm91dGUSHi5zdHJhdGEucm91dGVyLnYxLlJvdXRlUmVxdWVzdBofLnN0cmF0YS5yb3V0ZXIudjEuUm91dGVSZXNwb25zZRJLCgZSZXBvcnQSHy5zdHJhdGEucm91dGVyLnYxLlJlcG9ydFJlcXVlc3QaIC5zdHJhdGEucm91dGVyLnYxLlJlcG9ydFJlc3BvbnNlElcKCkxpc3RNb2RlbHMSIy5zdHJhdGEucm91dGVyLnYxLkxpc3RNb2RlbHNSZXF1ZXN0GiQuc3RyYXRhLnJvdXRlci52MS5MaXN0TW9kZWxzUmVzcG9uc2USXgoLUm91dGVTdHJlYW0SJC5zdHJhdGEucm91dGVyLnYxLlJvdXRlU3RyZWFtUmVxdWVzdBolLnN0cmF0YS5yb3V0ZXIudjEuUm91dGVTdHJlYW1SZXNwb25zZSgBMAFiBnByb3RvMw",
+    "Ch1zdHJhdGEvcm91dGVyL3YxL3JvdXRlci5wcm90bxIQc3RyYXRhLnJvdXRlci52MSLcAQoMUm91dGVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEg4KBnByb21wdBgEIAEoCRIVCg1wcm9tcHRfdG9rZW5zGAUgASgNEj4KCG1ldGFkYXRhGAYgAygLMiwuc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoIRW5kcG9pbnQSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhQKDHNlcnZlZF9tb2RlbBgDIAEoCRILCgNhcGkYBCABKAkilgEKDkNhbmRpZGF0ZVNjb3JlEhMKC2VuZHBvaW50X2lkGAEgASgJEg0KBXNjb3JlGAIgASgBEhAKCGVsaWdpYmxlGAMgASgIEg4KBnJlYXNvbhgEIAEoCRIRCglpbl9mbGlnaHQYBSABKA0SEwoLcXVldWVfZGVwdGgYBiABKAESFgoOa3ZfY2FjaGVfdXNhZ2UYByABKAEizQEKDVJvdXRlUmVzcG9uc2USLAoIZW5kcG9pbnQYASABKAsyGi5zdHJhdGEucm91dGVyLnYxLkVuZHBvaW50Eg0KBW1vZGVsGAIgASgJEhAKCHN0cmF0ZWd5GAMgASgJEg4KBnJlYXNvbhgEIAEoCRI0CgpjYW5kaWRhdGVzGAUgAygLMiAuc3RyYXRhLnJvdXRlci52MS5DYW5kaWRhdGVTY29yZRIRCglmYWxsYmFja3MYBiADKAkSFAoMbW9kZWxfcmVhc29uGAcgASgJIvABCg1SZXBvcnRSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEwoLZW5kcG9pbnRfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSKgoHb3V0Y29tZRgEIAEoDjIZLnN0cmF0YS5yb3V0ZXIudjEuT3V0Y29tZRIVCg1wcm9tcHRfdG9rZW5zGAUgASgNEhUKDWNhY2hlZF90b2tlbnMYBiABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYByABKA0SHgoWdGltZV90b19maXJzdF90b2tlbl9tcxgIIAEoARISCgpsYXRlbmN5X21zGAkgASgBIhAKDlJlcG9ydFJlc3BvbnNlIhMKEUxpc3RNb2RlbHNSZXF1ZXN0IpYBCglNb2RlbEluZm8SCgoCaWQYASABKAkSEQoJZW5kcG9pbnRzGAIgASgNEhkKEWhlYWx0aHlfZW5kcG9pbnRzGAMgASgNEhAKCG93bmVkX2J5GAQgASgJEhAKCGFsaWFzX29mGAUgASgJEisKBXByaWNlGAYgASgLMhwuc3RyYXRhLnJvdXRlci52MS5Nb2RlbFByaWNlIocBCgpNb2RlbFByaWNlEhkKEWlucHV0X3Blcl9taWxsaW9uGAEgASgBEhoKEm91dHB1dF9wZXJfbWlsbGlvbhgCIAEoARIlChhjYWNoZWRfaW5wdXRfcGVyX21pbGxpb24YAyABKAFIAIgBAUIbChlfY2FjaGVkX2lucHV0X3Blcl9taWxsaW9uIkEKEkxpc3RNb2RlbHNSZXNwb25zZRIrCgZtb2RlbHMYASADKAsyGy5zdHJhdGEucm91dGVyLnYxLk1vZGVsSW5mbyKAAQoSUm91dGVTdHJlYW1SZXF1ZXN0Ei8KBXJvdXRlGAEgASgLMh4uc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3RIABIxCgZyZXBvcnQYAiABKAsyHy5zdHJhdGEucm91dGVyLnYxLlJlcG9ydFJlcXVlc3RIAEIGCgRraW5kIoYBChNSb3V0ZVN0cmVhbVJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKAkSLgoFcm91dGUYAiABKAsyHy5zdHJhdGEucm91dGVyLnYxLlJvdXRlUmVzcG9uc2USKwoFZXJyb3IYAyABKAsyHC5zdHJhdGEucm91dGVyLnYxLlJvdXRlRXJyb3IiOgoKUm91dGVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSDQoFcGFyYW0YAyABKAkqmgEKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhMKD09VVENPTUVfU1VDQ0VTUxABEhoKFk9VVENPTUVfVVBTVFJFQU1fRVJST1IQAhIZChVPVVRDT01FX0NPTk5FQ1RfRVJST1IQAxIVChFPVVRDT01FX0NBTkNFTExFRBAEEhMKD09VVENPTUVfVElNRU9VVBAFMt8CCg1Sb3V0ZXJTZXJ2aWNlEkgKBVJvdXRlEh4uc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaHy5zdHJhdGEucm91dGVyLnYxLlJvdXRlUmVzcG9uc2USSwoGUmVwb3J0Eh8uc3RyYXRhLnJvdXRlci52MS5SZXBvcnRSZXF1ZXN0GiAuc3RyYXRhLnJvdXRlci52MS5SZXBvcnRSZXNwb25zZRJXCgpMaXN0TW9kZWxzEiMuc3RyYXRhLnJvdXRlci52MS5MaXN0TW9kZWxzUmVxdWVzdBokLnN0cmF0YS5yb3V0ZXIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlEl4KC1JvdXRlU3RyZWFtEiQuc3RyYXRhLnJvdXRlci52MS5Sb3V0ZVN0cmVhbVJlcXVlc3QaJS5zdHJhdGEucm91dGVyLnYxLlJvdXRlU3RyZWFtUmVzcG9uc2UoATABYgZwcm90bzM",
   );
 
 /**
@@ -320,6 +320,22 @@ export type ModelInfo = Message<"strata.router.v1.ModelInfo"> & {
    * @generated from field: string owned_by = 4;
    */
   ownedBy: string;
+
+  /**
+   * Set when `id` is another name for a served model (an alias or a tier a ModelDeployment declares):
+   * the served model it stands for, whose endpoint counts this entry repeats.
+   *
+   * @generated from field: string alias_of = 5;
+   */
+  aliasOf: string;
+
+  /**
+   * What the model costs, when its ModelDeployment declares a price (spec.routing.price); unset
+   * otherwise. The gateway uses it for models its own pricing configuration does not list.
+   *
+   * @generated from field: strata.router.v1.ModelPrice price = 6;
+   */
+  price?: ModelPrice | undefined;
 };
 
 /**
@@ -329,6 +345,38 @@ export type ModelInfo = Message<"strata.router.v1.ModelInfo"> & {
 export const ModelInfoSchema: GenMessage<ModelInfo> =
   /*@__PURE__*/
   messageDesc(file_strata_router_v1_router, 7);
+
+/**
+ * Prices in US dollars per million tokens.
+ *
+ * @generated from message strata.router.v1.ModelPrice
+ */
+export type ModelPrice = Message<"strata.router.v1.ModelPrice"> & {
+  /**
+   * @generated from field: double input_per_million = 1;
+   */
+  inputPerMillion: number;
+
+  /**
+   * @generated from field: double output_per_million = 2;
+   */
+  outputPerMillion: number;
+
+  /**
+   * Prompt tokens served from the engine's prefix cache; unset means the input price.
+   *
+   * @generated from field: optional double cached_input_per_million = 3;
+   */
+  cachedInputPerMillion?: number | undefined;
+};
+
+/**
+ * Describes the message strata.router.v1.ModelPrice.
+ * Use `create(ModelPriceSchema)` to create a new message.
+ */
+export const ModelPriceSchema: GenMessage<ModelPrice> =
+  /*@__PURE__*/
+  messageDesc(file_strata_router_v1_router, 8);
 
 /**
  * @generated from message strata.router.v1.ListModelsResponse
@@ -346,7 +394,7 @@ export type ListModelsResponse = Message<"strata.router.v1.ListModelsResponse"> 
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> =
   /*@__PURE__*/
-  messageDesc(file_strata_router_v1_router, 8);
+  messageDesc(file_strata_router_v1_router, 9);
 
 /**
  * @generated from message strata.router.v1.RouteStreamRequest
@@ -379,7 +427,7 @@ export type RouteStreamRequest = Message<"strata.router.v1.RouteStreamRequest"> 
  */
 export const RouteStreamRequestSchema: GenMessage<RouteStreamRequest> =
   /*@__PURE__*/
-  messageDesc(file_strata_router_v1_router, 9);
+  messageDesc(file_strata_router_v1_router, 10);
 
 /**
  * @generated from message strata.router.v1.RouteStreamResponse
@@ -413,7 +461,7 @@ export type RouteStreamResponse = Message<"strata.router.v1.RouteStreamResponse"
  */
 export const RouteStreamResponseSchema: GenMessage<RouteStreamResponse> =
   /*@__PURE__*/
-  messageDesc(file_strata_router_v1_router, 10);
+  messageDesc(file_strata_router_v1_router, 11);
 
 /**
  * Why a Route on RouteStream failed: the same code and message the unary Route would have returned
@@ -448,7 +496,7 @@ export type RouteError = Message<"strata.router.v1.RouteError"> & {
  */
 export const RouteErrorSchema: GenMessage<RouteError> =
   /*@__PURE__*/
-  messageDesc(file_strata_router_v1_router, 11);
+  messageDesc(file_strata_router_v1_router, 12);
 
 /**
  * @generated from enum strata.router.v1.Outcome

@@ -1,0 +1,251 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { silentLogger } from "@strata/kit";
+import { freePort } from "@strata/kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAdmin } from "../src/commands/admin.js";
+import { type LocalPlatform, localConfigSchema, startLocal } from "../src/index.js";
+
+type Json = any;
+
+const repoRoot = resolve(import.meta.dirname, "../../..");
+
+describe("the strata admin commands against a real local platform", () => {
+  let home: string;
+  let platform: LocalPlatform;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), "strata-cli-"));
+    const config = localConfigSchema.parse({
+      home,
+      gatewayPort: 0,
+      gatewayGrpcPort: 0,
+      routerPort: 0,
+      enginePort: 0,
+      engineReplicas: 1,
+      logLevel: "silent",
+    });
+    platform = await startLocal(config, silentLogger(), {
+      routerHealthIntervalMs: 200,
+      engine: { decodeMsPerToken: 1 },
+      gateway: { http: { host: "127.0.0.1", port: 0 } },
+    });
+    env = { STRATA_GATEWAY_URL: platform.gatewayUrl, STRATA_ADMIN_TOKEN: platform.adminToken };
+  });
+  afterAll(async () => {
+    await platform?.close();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  /** Runs one command line as the `strata` process would, capturing what it prints. */
+  async function strata(line: string[], extraEnv: Record<string, string | undefined> = env) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const [group, ...argv] = line;
+    const code = await runAdmin(
+      group as "tenants",
+      argv,
+      { stdout: (text) => out.push(text), stderr: (text) => err.push(text) },
+      extraEnv,
+    );
+    return { code, stdout: out.join(""), stderr: err.join("") };
+  }
+
+  async function strataJson(line: string[]): Promise<Json> {
+    const result = await strata([...line, "--json"]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    return JSON.parse(result.stdout);
+  }
+
+  function complete(secret: string, model = "strata-sim") {
+    return fetch(`${platform.gatewayUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, max_tokens: 2, messages: [{ role: "user", content: "hi" }] }),
+    });
+  }
+
+  it("creates and lists tenants and projects, as tables and as JSON", async () => {
+    const created = await strata([
+      "tenants",
+      "create",
+      "acme",
+      "--metadata",
+      "team=ml",
+      "--metadata",
+      "tier=gold",
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^ID\s+NAME\s+CREATED\s+METADATA\n/);
+    expect(created.stdout).toContain("team=ml,tier=gold");
+    const tenants = await strataJson(["tenants", "list"]);
+    const acme = tenants.find((tenant: Json) => tenant.name === "acme");
+    expect(acme.metadata).toEqual({ team: "ml", tier: "gold" });
+    expect((await strata(["tenants", "list"])).stdout).toContain(acme.id);
+
+    const project = await strataJson(["projects", "create", "web", "--tenant", acme.id]);
+    expect(project).toMatchObject({ object: "project", tenant_id: acme.id, name: "web" });
+    const listed = await strata(["projects", "list", "--tenant", acme.id]);
+    expect(listed.stdout).toMatch(new RegExp(`${project.id}\\s+${acme.id}\\s+web`));
+    const again = await strata(["tenants", "create", "acme"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe("error: A tenant named 'acme' already exists. (conflict, HTTP 409)\n");
+  });
+
+  it("creates a key whose secret is shown once and works; lists keys by prefix only", async () => {
+    const tenant = await strataJson(["tenants", "create", "keys-team"]);
+    const project = await strataJson(["projects", "create", "api", "--tenant", tenant.id]);
+    const human = await strata([
+      "keys",
+      "create",
+      "app",
+      "--project",
+      project.id,
+      "--models",
+      "strata-sim",
+      "--expires-in",
+      "1d",
+    ]);
+    expect(human.code).toBe(0);
+    const secret = /\n {2}(sk-strata-\S+)\n/.exec(human.stdout)?.[1];
+    expect(secret).toBeDefined();
+    expect(human.stdout).toContain("shown only this once");
+    expect((await complete(secret!)).status).toBe(200);
+    const denied = await complete(secret!, "another-model");
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as Json).error.message).toContain("'another-model'");
+
+    const keys = await strataJson(["keys", "list", "--tenant", tenant.id]);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({
+      project_id: project.id,
+      allowed_models: ["strata-sim"],
+      status: "active",
+    });
+    expect(Math.abs(keys[0].expires_at - (Date.now() / 1000 + 86_400))).toBeLessThan(120);
+    const table = await strata(["keys", "list", "--tenant", tenant.id]);
+    expect(table.stdout).toContain(keys[0].prefix);
+    expect(table.stdout).not.toContain(secret!.slice(14));
+  });
+
+  it("rotates with a grace period, updates and revokes keys", async () => {
+    const tenant = await strataJson(["tenants", "create", "rotation-team"]);
+    const key = await strataJson(["keys", "create", "svc", "--tenant", tenant.id]);
+    const rotated = await strata(["keys", "rotate", key.id, "--grace", "1h"]);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(new RegExp(`The old key ${key.id} is valid until \\d{4}-`));
+    const newSecret = /\n {2}(sk-strata-\S+)\n/.exec(rotated.stdout)![1]!;
+    expect((await complete(key.secret)).status).toBe(200);
+    expect((await complete(newSecret)).status).toBe(200);
+
+    const newId = (await strataJson(["keys", "list", "--tenant", tenant.id])).find(
+      (item: Json) => item.rotated_from === key.id,
+    ).id;
+    const updated = await strataJson(["keys", "update", newId, "--models", "x,y", "--name", "svc-2"]);
+    expect(updated).toMatchObject({ name: "svc-2", allowed_models: ["x", "y"] });
+    expect((await complete(newSecret)).status).toBe(403);
+    expect((await strataJson(["keys", "update", newId, "--all-models"])).allowed_models).toBeNull();
+    expect((await complete(newSecret)).status).toBe(200);
+
+    const revoked = await strata(["keys", "revoke", key.id]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain("revoked");
+    const refused = await complete(key.secret);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as Json).error.message).toContain("revoked");
+  });
+
+  it("exits non-zero with a clear message on every kind of failure", async () => {
+    const wrongToken = await strata(["tenants", "list"], {
+      ...env,
+      STRATA_ADMIN_TOKEN: "not-the-admin-token",
+    });
+    expect(wrongToken).toMatchObject({
+      code: 1,
+      stderr: "error: Incorrect admin token provided. (invalid_api_key, HTTP 401)\n",
+    });
+    const missing = await strata(["keys", "get", "key_missing"]);
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: "error: No API key with id 'key_missing'. (not_found, HTTP 404)\n",
+    });
+    const invalid = await strata([
+      "keys",
+      "create",
+      "k",
+      "--tenant",
+      "ten_x",
+      "--expires-at",
+      "2001-01-01T00:00:00Z",
+    ]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain("must be in the future");
+
+    const down = await strata(["tenants", "list"], {
+      ...env,
+      STRATA_GATEWAY_URL: `http://127.0.0.1:${await freePort()}`,
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+
+    const noTenant = await strata(["keys", "create", "k"]);
+    expect(noTenant).toMatchObject({ code: 64 });
+    expect(noTenant.stderr).toContain("missing --tenant <id> or --project <id>");
+    expect(noTenant.stderr).toContain("usage: strata keys create");
+    const unknownFlag = await strata(["tenants", "list", "--colour", "red"]);
+    expect(unknownFlag.code).toBe(64);
+    expect(unknownFlag.stderr).toContain("--colour");
+    expect((await strata(["keys", "explode"])).code).toBe(64);
+    expect((await strata(["keys", "rotate", "k", "--grace", "soon"])).stderr).toContain(
+      "--grace takes a duration",
+    );
+
+    const emptyHome = await mkdtemp(join(tmpdir(), "strata-cli-empty-"));
+    const noToken = await strata(["tenants", "list"], {
+      STRATA_GATEWAY_URL: platform.gatewayUrl,
+      STRATA_HOME: emptyHome,
+    });
+    expect(noToken.code).toBe(78);
+    expect(noToken.stderr).toContain("no admin token");
+    await rm(emptyHome, { recursive: true });
+    const badUrl = await strata(["tenants", "list"], { ...env, STRATA_GATEWAY_URL: "not a url" });
+    expect(badUrl).toMatchObject({ code: 78 });
+    expect(badUrl.stderr).toContain("--gateway-url or STRATA_GATEWAY_URL");
+  });
+
+  it("finds the local run's admin token beside its dev API key", async () => {
+    const result = await strata(["tenants", "list", "--json"], {
+      STRATA_GATEWAY_URL: platform.gatewayUrl,
+      STRATA_HOME: home,
+    });
+    expect(result.code).toBe(0);
+    expect(platform.adminTokenFile).toBe(join(home, "admin-token"));
+    expect(JSON.parse(result.stdout).some((tenant: Json) => tenant.name === "dev")).toBe(true);
+  });
+
+  it("works as the `strata` process, exit codes included", async () => {
+    const run = promisify(execFile);
+    const tsx = join(repoRoot, "node_modules/.bin/tsx");
+    const main = join(repoRoot, "packages/cli/src/main.ts");
+    const ok = await run(tsx, [main, "keys", "list", "--json", "--gateway-url", platform.gatewayUrl], {
+      env: { ...process.env, STRATA_ADMIN_TOKEN: platform.adminToken },
+    });
+    expect(JSON.parse(ok.stdout).length).toBeGreaterThan(0);
+    const failed = await run(
+      tsx,
+      [main, "keys", "revoke", "key_missing", "--gateway-url", platform.gatewayUrl],
+      {
+        env: { ...process.env, STRATA_ADMIN_TOKEN: platform.adminToken },
+      },
+    ).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain("No API key with id 'key_missing'");
+  });
+});

@@ -1,0 +1,39 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { StrataError } from "@strata/kit";
+import type { ApiKeyStore } from "../auth/api-key-store.js";
+import { parseJsonBody, readBody } from "../http/read-body.js";
+import { sendJson } from "../http/send.js";
+import { validateEmbeddingsRequest } from "./embeddings-request.js";
+import { embeddingsResponseBody } from "./embeddings-response.js";
+import type { EmbeddingsService } from "./embeddings-service.js";
+
+export interface EmbeddingsHttpDeps {
+  keys: Pick<ApiKeyStore, "authenticate">;
+  embeddings: Pick<EmbeddingsService, "create">;
+  maxBodyBytes: number;
+}
+
+/** POST /v1/embeddings in OpenAI's shape (float or base64 vectors, usage). */
+export async function handleEmbeddings(
+  deps: EmbeddingsHttpDeps,
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+): Promise<void> {
+  const startedAt = performance.now();
+  const auth = await deps.keys.authenticate(request.headers.authorization);
+  const body = validateEmbeddingsRequest(parseJsonBody(await readBody(request, deps.maxBodyBytes)));
+  const abort = new AbortController();
+  response.once("close", () => {
+    if (!response.writableFinished)
+      abort.abort(new StrataError("client_closed", "The client closed the request."));
+  });
+  const batch = await deps.embeddings.create({
+    request: body,
+    auth,
+    requestId,
+    signal: abort.signal,
+    startedAt,
+  });
+  sendJson(response, 200, embeddingsResponseBody(batch, body.model, body.encodingFormat));
+}

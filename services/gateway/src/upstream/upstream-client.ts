@@ -1,0 +1,122 @@
+import type { Readable } from "node:stream";
+import { StrataError } from "@strata/kit";
+import { Agent, request, errors as undiciErrors } from "undici";
+
+export interface UpstreamClientOptions {
+  connectTimeoutMs: number;
+  /** Time allowed for the upstream to start answering (queueing and prefill included). */
+  headersTimeoutMs: number;
+  /** Longest pause between two chunks of an answer. */
+  bodyTimeoutMs: number;
+  connectionsPerEndpoint: number;
+}
+
+export interface UpstreamRequest {
+  /** Full URL: the provider's base URL and the API path. */
+  url: string;
+  body: unknown;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
+/** HTTP to upstreams (engine replicas, hosted APIs) over keep-alive connection pools, one per origin. */
+export class UpstreamClient {
+  private readonly agent: Agent;
+
+  constructor(options: UpstreamClientOptions) {
+    this.agent = new Agent({
+      connections: options.connectionsPerEndpoint,
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.bodyTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  async post(upstreamRequest: UpstreamRequest): Promise<UpstreamResponse> {
+    try {
+      const response = await request(upstreamRequest.url, {
+        method: "POST",
+        dispatcher: this.agent,
+        headers: { "content-type": "application/json", ...upstreamRequest.headers },
+        body: JSON.stringify(upstreamRequest.body),
+        signal: upstreamRequest.signal,
+      });
+      return { status: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw upstreamError(error, upstreamRequest.url);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** Classifies a failed upstream call: the client going away, a timeout, or an upstream we could not reach. */
+export function upstreamError(error: unknown, address: string): StrataError {
+  if (error instanceof StrataError) return error;
+  const name = (error as Error)?.name;
+  if (name === "AbortError" || error instanceof undiciErrors.RequestAbortedError) {
+    return new StrataError("client_closed", "The client closed the request.", { cause: error });
+  }
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+    return new StrataError("timeout", `The upstream at ${origin(address)} did not answer in time.`, {
+      cause: error,
+    });
+  }
+  const lost =
+    error instanceof undiciErrors.SocketError || (error as { code?: string })?.code === "ECONNRESET";
+  return new StrataError(
+    "upstream_error",
+    lost
+      ? `The connection to the upstream at ${origin(address)} was lost.`
+      : `Could not reach the upstream at ${origin(address)}.`,
+    { cause: error },
+  );
+}
+
+/** Only scheme, host and port: paths and query strings of hosted APIs stay out of errors. */
+function origin(address: string): string {
+  try {
+    return new URL(address).origin;
+  } catch {
+    return address;
+  }
+}
+
+/** Reads a whole (bounded) response body. */
+export async function readAll(body: Readable, limit = 64 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      throw new StrataError("upstream_error", "The upstream's answer is too large.");
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+const connectFailureCodes = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/** True when the upstream was never reached, which tells the router the replica itself is in trouble. */
+export function isConnectFailure(error: StrataError): boolean {
+  const code = (error.cause as { code?: string } | undefined)?.code;
+  return code !== undefined && connectFailureCodes.has(code);
+}
