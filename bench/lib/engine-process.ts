@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { freePort, waitFor } from "@strata/kit/testing";
+import { processCpuUs } from "./proc-stats.js";
 
 export interface EngineProcess {
   url: string;
+  pid: number;
   /** CPU time the engine process used so far, in microseconds (from /proc, Linux). */
   cpuUs(): Promise<number>;
   stop(): Promise<void>;
@@ -34,19 +36,11 @@ export async function startEngineProcess(flags: Record<string, string | number>)
   });
   return {
     url,
+    pid: child.pid!,
     cpuUs: () => processCpuUs(child.pid!),
     async stop() {
       child.kill("SIGTERM");
       await once(child, "exit");
     },
   };
-}
-
-async function processCpuUs(pid: number): Promise<number> {
-  const { readFile } = await import("node:fs/promises");
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  // Fields 14 and 15 (utime, stime) in clock ticks, counted after the command name in parentheses.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / 100;
 }

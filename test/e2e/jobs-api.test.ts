@@ -132,9 +132,7 @@ describe("async jobs on NATS JetStream and Postgres", () => {
     expect(again.job.id).toBe(first.job.id);
     const other = await submit(chat("something else"), { "idempotency-key": key });
     expect(other.response.status).toBe(409);
-    expect(((await other.job) as unknown as { error: { param: string } }).error.param).toBe(
-      "Idempotency-Key",
-    );
+    expect((other.job as unknown as { error: { param: string } }).error.param).toBe("Idempotency-Key");
     const done = await pollJob(stack, first.job.id);
     expect(done.attempts).toBe(1);
   });

@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type LocalOverrides, type LocalPlatform, localConfigSchema, startLocal } from "@strata/cli";
-import { silentLogger } from "@strata/kit";
+import { type LocalOverrides, type LocalPlatform, startThrowawayPlatform } from "@strata/cli";
 
 export interface TestStack extends LocalPlatform {
   home: string;
@@ -15,24 +11,17 @@ export async function startTestStack(
   overrides: LocalOverrides = {},
   env: Record<string, unknown> = {},
 ): Promise<TestStack> {
-  const home = await mkdtemp(join(tmpdir(), "strata-test-"));
-  const config = localConfigSchema.parse({
-    home,
-    gatewayPort: 0,
-    gatewayGrpcPort: 0,
-    routerPort: 0,
-    enginePort: 0,
-    logLevel: "silent",
-    ...env,
-  });
-  const platform = await startLocal(config, silentLogger(), {
-    routerHealthIntervalMs: 200,
-    gateway: { http: { host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024 } },
-    ...overrides,
+  const platform = await startThrowawayPlatform({
+    prefix: "strata-test-",
+    settings: env,
+    overrides: {
+      routerHealthIntervalMs: 200,
+      gateway: { http: { host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024 } },
+      ...overrides,
+    },
   });
   return {
     ...platform,
-    home,
     post: (path, body, headers = {}) =>
       fetch(platform.gatewayUrl + path, {
         method: "POST",
@@ -43,10 +32,6 @@ export async function startTestStack(
         },
         body: typeof body === "string" ? body : JSON.stringify(body),
       }),
-    async close() {
-      await platform.close();
-      await rm(home, { recursive: true, force: true });
-    },
   };
 }
 

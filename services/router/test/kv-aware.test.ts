@@ -95,6 +95,16 @@ describe("kv-aware estimate", () => {
     expect(strategy.decide(ask(" third"), candidates).chosen.endpoint.id).toBe(owner);
   });
 
+  it("takes a request's prefill back out of the queue when it never reached the engine", () => {
+    const { strategy } = kvAware();
+    const routed = request(`cold ${"c".repeat(3_990)}`, 1_000);
+    const endpoint = route(strategy, routed, fleet(1));
+    const queued = () => strategy.decide(request("probe"), fleet(1)).explain().details[0]!;
+    expect(queued()).toMatch(/queue 105 ms/);
+    strategy.onReport?.(report(routed, endpoint, { outcome: "connect-error" }));
+    expect(queued()).toMatch(/queue 0\.0 ms/);
+  });
+
   it("counts the engine's own waiting queue when it is longer than the router's model", () => {
     const { strategy, clock } = kvAware({ queuedRequestMs: 30, prefillWorkWeight: 0 });
     const doc = "tenant document with a long shared context. ".repeat(100);

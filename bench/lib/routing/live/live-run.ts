@@ -128,10 +128,7 @@ async function measure(
   routers: RouterProcess[],
 ): Promise<LiveMetrics> {
   const engineUrls = fleet.endpoints.map((endpoint) => endpoint.url);
-  const countersBefore = await Promise.all(engineUrls.map(engineCounters));
-  const decisionsBefore = await Promise.all(
-    routers.map((router) => histogram(router.metricsUrl, routeHistogram)),
-  );
+  const before = await snapshot(engineUrls, routers);
   const plan = replayPlan(input);
   const lastArrival = input.workload.requests.at(-1)?.arrivalMs ?? 0;
   const sampler = new QueueSampler(
@@ -146,37 +143,53 @@ async function measure(
   } finally {
     queues = await sampler.stop();
   }
-  const countersAfter = await Promise.all(engineUrls.map(engineCounters));
-  const decisionsAfter = await Promise.all(
-    routers.map((router) => histogram(router.metricsUrl, routeHistogram)),
-  );
-  const decisions = histogramSum(
-    decisionsAfter.map((after, index) => histogramDelta(after, decisionsBefore[index]!)),
-  );
-  const change = (pick: (counters: EngineCounters) => number) =>
-    countersAfter.reduce((sum, after, index) => sum + pick(after) - pick(countersBefore[index]!), 0);
-  const queried = change((counters) => counters.queried);
-  const hits = change((counters) => counters.hits);
-  // Engine-side TTFT is model time; × time scale makes it wall-clock ms, comparable with the client's.
-  const engineTtftMs =
-    (change((counters) => counters.ttftSeconds) * 1000 * input.setup.timeScale) /
-    Math.max(
-      1,
-      change((counters) => counters.ttftCount),
-    );
+  const after = await snapshot(engineUrls, routers);
   const applied = input.sync
     ? (await Promise.all(routers.map((router) => scalarSum(router.metricsUrl, syncApplied)))).reduce(
-        (a, b) => a + b,
+        (sum, count) => sum + count,
         0,
       )
     : undefined;
   return {
     ...clientMetrics(records, input.workload),
-    hit_rate: queried === 0 ? 0 : hits / queried,
-    engine_ttft_mean_ms: engineTtftMs,
+    ...serverMetrics(before, after, input.setup.timeScale),
     imbalance: imbalance(queues),
-    ...decisionMetrics(decisions),
     ...(applied === undefined ? {} : { sync_applied: applied }),
+  };
+}
+
+/** The services' own counters at one moment: each engine's, and each router's decision histogram. */
+interface Snapshot {
+  engines: EngineCounters[];
+  decisions: HistogramSnapshot[];
+}
+
+async function snapshot(engineUrls: readonly string[], routers: readonly RouterProcess[]): Promise<Snapshot> {
+  const [engines, decisions] = await Promise.all([
+    Promise.all(engineUrls.map(engineCounters)),
+    Promise.all(routers.map((router) => histogram(router.metricsUrl, routeHistogram))),
+  ]);
+  return { engines, decisions };
+}
+
+/** What the engines and routers counted between two snapshots. */
+function serverMetrics(before: Snapshot, after: Snapshot, timeScale: number) {
+  const change = (pick: (counters: EngineCounters) => number) =>
+    after.engines.reduce((sum, counters, index) => sum + pick(counters) - pick(before.engines[index]!), 0);
+  const queried = change((counters) => counters.queried);
+  const hits = change((counters) => counters.hits);
+  // The engines' TTFT is model time; × time scale makes it wall-clock ms, comparable with the client's.
+  const engineTtftSeconds = change((counters) => counters.ttftSeconds);
+  const engineTtftCount = change((counters) => counters.ttftCount);
+  const decisions = histogramSum(
+    after.decisions.map((snapshot, index) => histogramDelta(snapshot, before.decisions[index]!)),
+  );
+  return {
+    hit_rate: queried === 0 ? 0 : hits / queried,
+    engine_ttft_mean_ms: (engineTtftSeconds * 1000 * timeScale) / Math.max(1, engineTtftCount),
+    decision_p50_ms: histogramQuantile(0.5, decisions) * 1000,
+    decision_p99_ms: histogramQuantile(0.99, decisions) * 1000,
+    decisions: decisions.count,
   };
 }
 
@@ -233,14 +246,6 @@ function clientMetrics(records: readonly ReplayRecord[], workload: Workload) {
       0.99,
     ),
     placement,
-  };
-}
-
-function decisionMetrics(decisions: HistogramSnapshot) {
-  return {
-    decision_p50_ms: histogramQuantile(0.5, decisions) * 1000,
-    decision_p99_ms: histogramQuantile(0.99, decisions) * 1000,
-    decisions: decisions.count,
   };
 }
 

@@ -129,6 +129,7 @@ export class GrpcServer {
       signal: abort.signal,
       setHeader: (key, value) => headers.set(key, value),
       peer: call.getPeer(),
+      deadline: deadlineMs(call.getDeadline()),
     };
   }
 
@@ -241,4 +242,10 @@ export class GrpcServer {
         .finally(() => this.openStreams.delete(stop));
     };
   }
+}
+
+/** grpc-js reports "no deadline" as Infinity. */
+function deadlineMs(deadline: Date | number): number | undefined {
+  const ms = +deadline;
+  return Number.isFinite(ms) ? ms : undefined;
 }

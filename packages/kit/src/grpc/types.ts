@@ -10,6 +10,8 @@ export interface CallContext {
   /** Sets a response header (sent with the first message, or with the status of a unary call). */
   setHeader(key: string, value: string): void;
   peer: string;
+  /** The client's deadline (epoch ms), when it set one; work that would outlive it is wasted. */
+  deadline: number | undefined;
 }
 
 type HandlerFor<M> = M extends {

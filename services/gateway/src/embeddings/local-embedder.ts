@@ -81,20 +81,31 @@ function checkDimensions(dimensions: number): void {
  */
 class FamilyScratch {
   private readonly values: Float64Array;
+  /** Marks slots already listed in `touched` (a value summing back to 0 must not list its slot twice). */
+  private readonly marked: Uint8Array;
   private readonly touched: number[] = [];
 
   constructor(dimensions: number) {
     this.values = new Float64Array(dimensions);
+    this.marked = new Uint8Array(dimensions);
   }
 
-  add(target: Float64Array, counts: FeatureCounts["words"], weight: number, multipliers?: Map<number, number>): void {
-    const { values, touched } = this;
+  add(
+    target: Float64Array,
+    counts: FeatureCounts["words"],
+    weight: number,
+    multipliers?: Map<number, number>,
+  ): void {
+    const { values, marked, touched } = this;
     const dimensions = values.length;
     touched.length = 0;
     for (const [hash, count] of counts) {
       const value = (1 + Math.log(count)) * (multipliers?.get(hash) ?? 1);
       const slot = (hash & 0x7fffffff) % dimensions;
-      if (values[slot] === 0) touched.push(slot);
+      if (marked[slot] === 0) {
+        marked[slot] = 1;
+        touched.push(slot);
+      }
       values[slot]! += hash & 0x80000000 ? -value : value;
     }
     let norm = 0;
@@ -103,6 +114,7 @@ class FamilyScratch {
     for (const slot of touched) {
       target[slot]! += values[slot]! * scale;
       values[slot] = 0;
+      marked[slot] = 0;
     }
   }
 }

@@ -48,7 +48,7 @@ export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gat
         requestId,
         signal: context.signal,
         startedAt: performance.now(),
-        timeoutMs: requestTimeoutMs(typeof timeout === "string" ? timeout : undefined),
+        timeoutMs: requestTimeoutMs(typeof timeout === "string" ? timeout : undefined, context.deadline),
         headers,
         cache,
       })

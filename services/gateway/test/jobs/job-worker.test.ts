@@ -186,7 +186,7 @@ describe("job workers", () => {
     // 600 per minute with no burst: the k-th start comes at least k × 100 ms after the burst (a slow
     // machine only delays them more). Each start may lag its slot a little (the claim in Postgres), so
     // the bound is from the burst, not between neighbours.
-    starts.forEach((at, index) => expect(at - began).toBeGreaterThanOrEqual(index * 100 - 1));
+    for (const [index, at] of starts.entries()) expect(at - began).toBeGreaterThanOrEqual(index * 100 - 1);
   });
 
   it("retries retryable failures with back-off and runs the job with the submitting key", async () => {

@@ -7,7 +7,7 @@ import type { V1EndpointSlice } from "@kubernetes/client-node";
 import { z } from "zod";
 import { type EndpointConfig, endpointConfigSchema } from "../config.js";
 import { inTreeStrategies } from "../scoring/strategy-registry.js";
-import { readyAddresses, sliceService } from "./endpoint-slice.js";
+import { addressTypes, readyAddresses, sliceService } from "./endpoint-slice.js";
 import { type ModelDeploymentView, type ModelPrice, readModelDeployment } from "./model-deployment.js";
 
 /** A served model's routing settings, from the first ModelDeployment (by namespace/name) serving it. */
@@ -136,7 +136,7 @@ function buildEndpoints(
     // IPv4 first, so a dual-stack Pod is reached over IPv4 and listed once.
     const own = (slicesByService.get(view.key) ?? []).sort(
       (a, b) =>
-        a.addressType.localeCompare(b.addressType) ||
+        addressTypes.indexOf(a.addressType) - addressTypes.indexOf(b.addressType) ||
         (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
     );
     const model = models.get(view.model);

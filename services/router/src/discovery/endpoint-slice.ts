@@ -9,6 +9,9 @@ export const serviceNameLabel = "kubernetes.io/service-name";
 /** The Service port the engine listens on. */
 export const enginePortName = "http";
 
+/** In order of preference: a dual-stack Pod appears in an IPv4 and an IPv6 slice, and is used once. */
+export const addressTypes = ["IPv4", "IPv6", "FQDN"];
+
 export interface SliceAddress {
   /** Pod name, or `ip:port` when the address has no Pod behind it. */
   name: string;
@@ -21,12 +24,13 @@ export interface SliceAddress {
  * already streaming from them finish, because the gateway talks to the engine directly.
  */
 export function readyAddresses(slice: V1EndpointSlice): SliceAddress[] {
-  if (slice.addressType !== "IPv4" && slice.addressType !== "IPv6") return [];
+  // FQDN slices are deprecated but valid (hand-made slices naming hosts outside the cluster).
+  if (!addressTypes.includes(slice.addressType)) return [];
   const port = enginePort(slice);
   if (port === undefined) return [];
   const addresses: SliceAddress[] = [];
   for (const endpoint of slice.endpoints ?? []) {
-    if (endpoint.conditions?.ready === false || endpoint.conditions?.terminating === true) continue;
+    if (endpoint.conditions?.terminating === true) continue;
     // All addresses of one endpoint are the same Pod (kube-proxy uses only the first).
     const address = endpoint.addresses[0];
     if (address === undefined) continue;

@@ -81,6 +81,8 @@ interface Placement {
   endpointId: string;
   /** The estimated wait behind earlier prefills when it was sent, ms. */
   queueMs: number;
+  /** The prefill it added to the endpoint's queue, ms. */
+  workMs: number;
 }
 
 /**
@@ -88,11 +90,12 @@ interface Placement {
  * the choice adds for the requests that follow:
  *   TTFT ≈ queue + speed × (overhead + uncached prompt tokens × prefill cost) + running × interference
  *   cost = TTFT + prefillWorkWeight × speed × uncached tokens × prefill cost
+ *          + overCapMsPerRequest × requests beyond the load cap
  * "uncached" comes from the approximate prefix index; "queue" from the router's own model of each
- * replica's prefill queue (PrefillLanes: what it sent there and has not been computed yet), or the
- * engine's waiting queue when that is longer; "speed" is learned per replica from Reports. Safeguards:
- * the bounded-load cap, and cold requests (no cached prefix anywhere) break ties by the smallest index
- * (most free cache, SGLang's choice) and then by rotation, so new prefixes spread.
+ * replica's prefill queue (PrefillLanes: what it and its peers sent there that is not computed yet),
+ * or the engine's waiting queue when that is longer; "speed" is learned per replica from Reports.
+ * Safeguards: the soft bounded-load cap, and cold requests (no cached prefix anywhere) break ties by
+ * the smallest index (most free cache, SGLang's choice) and then by rotation, so new prefixes spread.
  * The reported score is the cost in ms, lower wins.
  */
 export function createKvAware(
@@ -200,8 +203,13 @@ export function createKvAware(
         workMs = prefillMs(endpointId, tracker.promptTokens(request) - tracker.cachedTokens(request, blocks));
       }
       const backlog = lanes.add(endpointId, now(), workMs);
-      if (own)
-        remember(placements, request.requestId, { endpointId, queueMs: Math.max(backlog, own.queueMs) });
+      if (own) {
+        remember(placements, request.requestId, {
+          endpointId,
+          queueMs: Math.max(backlog, own.queueMs),
+          workMs,
+        });
+      }
       if (placements.size > params.prefix.maxPendingReports) {
         // A Report that never came must not pin memory; insertion order makes the first the oldest.
         placements.delete(placements.keys().next().value as string);
@@ -211,6 +219,9 @@ export function createKvAware(
     onReport(report) {
       const placement = placements.get(report.requestId);
       placements.delete(report.requestId);
+      // The request never reached the engine: its prefill is not in that queue after all.
+      if (report.outcome === "connect-error" && placement)
+        lanes.cancel(placement.endpointId, now(), placement.workMs);
       if (report.outcome === "success" && report.promptTokens > 0) {
         const uncached = Math.max(0, report.promptTokens - report.cachedTokens);
         averageUncachedTokens += averageWeight * (uncached - averageUncachedTokens);

@@ -27,6 +27,13 @@ export class PrefillLanes {
     return backlog;
   }
 
+  /** Takes back `workMs` sent earlier that the replica never received (the connection failed). */
+  cancel(endpointId: string, now: number, workMs: number): void {
+    const free = this.freeAt.get(endpointId);
+    if (free === undefined || free <= now) return;
+    this.freeAt.set(endpointId, Math.max(now, free - Math.max(0, workMs)));
+  }
+
   /** Forgets endpoints that left the set routed among. */
   retainOnly(endpointIds: readonly string[]): void {
     const keep = new Set(endpointIds);
