@@ -1,199 +1,308 @@
 /**
- * What does the gateway cost? The same chat completion is sent straight to an engine-sim replica
- * (the baseline) and through the gateway (API key check, Route/Report to the router over gRPC,
- * engine call over undici, usage event and ledger write), in the same run, and compared as ratios.
+ * What does a gateway cost? The same chat completion goes straight to an engine-sim replica (the
+ * baseline), through Strata with every step of its request path on, through the Portkey gateway from
+ * npm, and through a bare Node proxy (the floor any Node gateway stands on), at concurrency 1, 16 and
+ * 64, plain and streamed, in one run, and is compared as differences and ratios within that run.
  *
- * The platform (gateway, router, ledger) runs in this process, as `pnpm start` runs it; the engine and
- * the load generator each run in a child process, as they would on other machines in production.
+ * Each contender, the engine and the load generator run in processes of their own, as they would on
+ * separate machines in production, so each one's CPU and memory are measured apart.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { type LocalPlatform, localConfigSchema, startLocal } from "@strata/cli";
-import { silentLogger } from "@strata/kit";
-import { startBareProxy } from "./lib/bare-proxy.js";
 import { type EngineProcess, startEngineProcess } from "./lib/engine-process.js";
-import { compare, type Scenario, type ScenarioResult, section } from "./lib/gateway-report.js";
 import {
-  type LoadGenerator as Load,
-  LoadGenerator,
-  type LoadSample,
-  mergeSamples,
-  summarize,
-} from "./lib/load.js";
-import { profiled } from "./lib/profile.js";
-import { benchDir, environment, updateResultsMarkdown, writeJson } from "./lib/report.js";
+  type CacheNumbers,
+  type ContenderName,
+  contenderNames,
+  type LevelMeasurement,
+  resultsJson,
+  section,
+  targets,
+  verdicts,
+} from "./lib/gateway-report.js";
+import { LoadGenerator, type LoadSample, mergeSamples, summarize } from "./lib/load.js";
+import { portkeyVersion, startPortkey } from "./lib/portkey-server.js";
+import { benchDir, environment, readJson, updateResultsMarkdown, writeJson } from "./lib/report.js";
+import { forkServer, type ServerProcess } from "./lib/server-process.js";
+import type { StrataStart } from "./lib/strata-server.js";
 
-const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
-const warmupS = Number(process.env.BENCH_WARMUP_S ?? 3);
+const durationS = Number(process.env.BENCH_DURATION_S ?? 8);
+const warmupS = Number(process.env.BENCH_WARMUP_S ?? 4);
 const outputTokens = 16;
+const model = "strata-sim";
+/** Concurrency 1 shows each contender's own per-request latency; 16 and 64 show it saturated. */
+const levels = listFromEnv("BENCH_GATEWAY_LEVELS", ["c1", "c16", "c64"]);
+const chosen = listFromEnv("BENCH_GATEWAY_CONTENDERS", [...contenderNames]) as ContenderName[];
+const path = "/v1/chat/completions";
 
-/**
- * Concurrency 1 shows the gateway's own per-request latency without queueing; 16 and 64 show it under
- * saturation, where latency is mostly time spent waiting for the (shared) server core.
- */
-const scenarios: Scenario[] = [
-  { name: "c1", connections: 1, stream: false },
-  { name: "c16", connections: 16, stream: false },
-  { name: "c64", connections: 64, stream: false },
-  { name: "c16-stream", connections: 16, stream: true },
-];
-
-interface Target {
+interface Contender {
+  name: ContenderName;
   url: string;
   headers: Record<string, string>;
+  /** The contender's own process (none for direct: that is the engine). */
+  server?: ServerProcess;
 }
 
 export async function main(): Promise<void> {
-  const home = await mkdtemp(join(tmpdir(), "strata-bench-"));
-  // A fixed output length makes every answer the same work; timeScale 0 answers instantly.
+  const loadAverage1m = Math.round(loadavg()[0]! * 100) / 100;
+  // A fixed output length makes every answer the same work; time scale 0 answers at once.
   const engine = await startEngineProcess({
-    model: "strata-sim",
+    model,
     "time-scale": 0,
     "random-output-min-tokens": outputTokens,
     "random-output-max-tokens": outputTokens,
     "log-level": "silent",
   });
-  const platform = await boot(home, engine.url);
-  const bareProxy = await startBareProxy(engine.url);
+  const servers: ServerProcess[] = [];
   const load = new LoadGenerator();
   try {
-    const path = "/v1/chat/completions";
-    const json = { "content-type": "application/json" };
-    const direct: Target = { url: engine.url + path, headers: json };
-    const proxy: Target = { url: bareProxy.url + path, headers: json };
-    const gateway: Target = {
-      url: platform.gatewayUrl + path,
-      headers: { ...json, authorization: `Bearer ${platform.apiKey}` },
-    };
-    await checkAnswers(direct, gateway);
-    log(`warming up ${warmupS} s per target`);
-    for (const target of [direct, proxy, gateway])
-      await measure(load, engine, target, scenarios[1]!, warmupS);
-
-    if (process.env.BENCH_CPU_PROFILE) {
-      // Only the gateway path, at the c16 load, so the profile shows where its time goes.
-      const file = join(benchDir, "results", "gateway.cpuprofile");
-      await profiled(file, () => measure(load, engine, gateway, scenarios[1]!, durationS));
+    const contenders = await startContenders(engine, servers);
+    await checkAnswers(contenders);
+    const strata = contenders.find((contender) => contender.name === "strata");
+    log(`warming up ${warmupS} s per contender`);
+    for (const contender of contenders) {
+      await measure(load, engine, contender, 16, false, warmupS / 2);
+      await measure(load, engine, contender, 16, true, warmupS / 2);
+    }
+    if (process.env.BENCH_CPU_PROFILE && strata?.server) {
+      await profileStrata(load, engine, strata);
       return;
     }
 
-    const results: ScenarioResult[] = [];
-    for (const scenario of scenarios) {
-      const half = durationS / 2;
-      // Two halves in mirrored order (direct, proxy, gateway, gateway, proxy, direct) cancel linear
-      // drift (thermal, GC heap growth, ledger size) between the targets.
-      const d1 = await measure(load, engine, direct, scenario, half);
-      const p1 = await measure(load, engine, proxy, scenario, half);
-      const g1 = await measure(load, engine, gateway, scenario, half);
-      const g2 = await measure(load, engine, gateway, scenario, half);
-      const p2 = await measure(load, engine, proxy, scenario, half);
-      const d2 = await measure(load, engine, direct, scenario, half);
-      const result = compare(
-        scenario,
-        summarize(mergeSamples([d1, d2])),
-        summarize(mergeSamples([g1, g2])),
-        summarize(mergeSamples([p1, p2])),
-      );
-      results.push(result);
-      log(
-        `${scenario.name}: direct ${result.direct.requestsPerSecond.toFixed(0)} req/s, gateway ${result.gateway.requestsPerSecond.toFixed(0)} req/s (×${result.throughputRatio.toFixed(2)}; bare proxy ${result.proxy.requestsPerSecond.toFixed(0)} req/s, gateway ÷ proxy ${result.proxyRatio.toFixed(2)}), added p50 ${result.addedP50Ms.toFixed(2)} ms, server CPU ${result.direct.serverCpuUsPerRequest.toFixed(0)} → ${result.gateway.serverCpuUsPerRequest.toFixed(0)} µs/req`,
-      );
+    const measured: Record<string, LevelMeasurement> = {};
+    for (const level of levels) {
+      const connections = Number(level.slice(1));
+      measured[level] = {
+        connections,
+        plain: await measurePair(load, engine, contenders, connections, false),
+        stream: await measurePair(load, engine, contenders, connections, true),
+        memoryMb: await memoryOf(contenders),
+      };
+      logLevel(level, measured[level]!);
     }
-
+    const ledgerRows = strata?.server ? await strata.server.ask<number>({ ledgerRows: true }) : undefined;
+    const peakMemoryMb = Object.fromEntries(
+      await Promise.all(
+        contenders
+          .filter((contender) => contender.server)
+          .map(async (contender) => [contender.name, (await contender.server!.memory()).peakRssMb]),
+      ),
+    );
+    const results = resultsJson(measured);
+    const cache = await cacheNumbers();
     const run = {
       ...environment(),
+      loadAverage1m,
       durationS,
       warmupS,
       outputTokens,
-      engineReplicas: 1,
-      engineProcess: true,
+      portkeyVersion,
     };
-    const jsonFile = await writeJson("gateway", { benchmark: "gateway", ...run, results });
-    const markdown = section(run, results);
+    const jsonFile = await writeJson("gateway", {
+      benchmark: "gateway",
+      ...run,
+      contenders: chosen,
+      targets,
+      results,
+      verdicts: verdicts(results),
+      peak_memory_mb: peakMemoryMb,
+      strata_ledger_rows: ledgerRows,
+      ...(cache ? { cache } : {}),
+    });
+    const markdown = section(run, results, cache);
     const mdFile = await updateResultsMarkdown("gateway", markdown);
     console.log(`\n${markdown}\n\nwrote ${jsonFile} and ${mdFile}`);
   } finally {
     load.close();
-    await bareProxy.close();
-    await platform.close();
+    await Promise.allSettled(servers.map((server) => server.stop()));
     await engine.stop();
-    await rm(home, { recursive: true, force: true });
   }
 }
 
-/**
- * One engine replica, the external process: the gateway then always routes to the replica the baseline
- * calls directly, so both paths hit the same engine with the same (warm) prefix cache.
- */
-async function boot(home: string, engineUrl: string): Promise<LocalPlatform> {
-  const config = localConfigSchema.parse({
-    home,
-    gatewayPort: 0,
-    gatewayGrpcPort: 0,
-    routerPort: 0,
-    engineReplicas: 0,
-    logLevel: "silent",
-  });
-  return startLocal(config, silentLogger(), {
-    extraEndpoints: [{ id: "engine-0", url: engineUrl, model: "strata-sim" }],
-    gateway: { http: { host: "127.0.0.1", port: 0 } },
-  });
+async function startContenders(engine: EngineProcess, servers: ServerProcess[]): Promise<Contender[]> {
+  const wanted = (name: ContenderName) => chosen.includes(name);
+  const started = await Promise.all([
+    wanted("strata")
+      ? forkServer("strata", new URL("./lib/strata-server.ts", import.meta.url), {
+          engineUrl: engine.url,
+          model,
+        } satisfies StrataStart)
+      : undefined,
+    wanted("portkey") ? startPortkey(engine.url) : undefined,
+    wanted("node_proxy")
+      ? forkServer("node_proxy", new URL("./lib/bare-proxy.ts", import.meta.url), { upstream: engine.url })
+      : undefined,
+  ]);
+  const contenders: Contender[] = [];
+  if (wanted("direct")) contenders.push({ name: "direct", url: engine.url, headers: {} });
+  for (const server of started) {
+    if (!server) continue;
+    servers.push(server);
+    contenders.push({
+      name: server.name as ContenderName,
+      url: server.url,
+      headers: server.headers,
+      server,
+    });
+  }
+  return contenders;
 }
 
+/**
+ * Each contender twice, for half the time each, in mirrored order: linear drift (the machine's
+ * other load, heap growth, the ledger filling up) then weighs on every contender alike.
+ */
+async function measurePair(
+  load: LoadGenerator,
+  engine: EngineProcess,
+  contenders: Contender[],
+  connections: number,
+  stream: boolean,
+) {
+  const half = durationS / 2;
+  const samples = new Map<ContenderName, LoadSample[]>();
+  for (const contender of [...contenders, ...[...contenders].reverse()]) {
+    const sample = await measure(load, engine, contender, connections, stream, half);
+    samples.set(contender.name, [...(samples.get(contender.name) ?? []), sample]);
+  }
+  return Object.fromEntries(
+    [...samples].map(([name, parts]) => [name, summarize(mergeSamples(parts))]),
+  ) as LevelMeasurement["plain"];
+}
+
+/** One load run; server-side CPU is the contender's process plus the engine's. */
+async function measure(
+  load: LoadGenerator,
+  engine: EngineProcess,
+  contender: Contender,
+  connections: number,
+  stream: boolean,
+  seconds: number,
+): Promise<LoadSample> {
+  const cpu = async () => (await engine.cpuUs()) + ((await contender.server?.cpuUs()) ?? 0);
+  const before = await cpu();
+  const sample = await load.run({
+    url: contender.url + path,
+    headers: { "content-type": "application/json", ...contender.headers },
+    body: requestBody(stream),
+    connections,
+    durationS: seconds,
+    stream,
+  });
+  return { ...sample, serverCpuUs: (await cpu()) - before };
+}
+
+/**
+ * Temperature 0 makes every request deterministic, so Strata's exact cache looks each one up; the
+ * unique id in the prompt (replaced per request by the load generator) makes every lookup miss.
+ */
 function requestBody(stream: boolean): string {
   return JSON.stringify({
-    model: "strata-sim",
-    messages: [{ role: "user", content: "Summarise the plot of Hamlet in one sentence." }],
+    model,
+    messages: [{ role: "user", content: "Request [<id>]: summarise the plot of Hamlet in one sentence." }],
     max_tokens: outputTokens,
-    // The gateway always asks the engine for usage; asking on both paths keeps the engine's work equal.
+    temperature: 0,
+    // Strata always asks the engine for usage; asking on every path keeps the engine's work equal.
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
   });
 }
 
-/** Server-side CPU of a run: this (platform) process plus the engine process. */
-async function measure(
-  load: Load,
-  engine: EngineProcess,
-  target: Target,
-  scenario: Scenario,
-  seconds: number,
-): Promise<LoadSample> {
-  const cpuBefore = process.cpuUsage();
-  const engineBefore = await engine.cpuUs();
-  const sample = await load.run({
-    url: target.url,
-    headers: target.headers,
-    body: requestBody(scenario.stream),
-    connections: scenario.connections,
-    durationS: seconds,
-  });
-  const cpu = process.cpuUsage(cpuBefore);
-  return { ...sample, serverCpuUs: cpu.user + cpu.system + (await engine.cpuUs()) - engineBefore };
+/**
+ * Every contender must answer 200 with the same amount of output, plain and streamed, or the
+ * comparison means nothing; Strata must show that its steps ran (cache miss, route, rate limits).
+ */
+async function checkAnswers(contenders: Contender[]): Promise<void> {
+  for (const contender of contenders) {
+    const send = (stream: boolean) =>
+      fetch(contender.url + path, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...contender.headers },
+        body: requestBody(stream).replace("[<id>]", `check-${Date.now()}-${stream}`),
+      });
+    const response = await send(false);
+    const body = (await response.json()) as { usage?: { completion_tokens?: number } };
+    if (response.status !== 200 || body.usage?.completion_tokens !== outputTokens)
+      throw new Error(`${contender.name} answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    if (contender.name === "strata") {
+      const missing = ["x-strata-route", "x-ratelimit-remaining-requests"].filter(
+        (name) => !response.headers.get(name),
+      );
+      if (response.headers.get("x-strata-cache") !== "miss") missing.push("x-strata-cache: miss");
+      if (missing.length > 0) throw new Error(`strata's answer lacks ${missing.join(", ")}`);
+    }
+    const stream = await send(true);
+    const text = await stream.text();
+    if (stream.status !== 200 || !text.includes("data: [DONE]") || !/"content":"[^"]/.test(text))
+      throw new Error(`${contender.name} stream answered ${stream.status}: ${text.slice(0, 300)}`);
+  }
 }
 
-/** Both paths must answer 200 with the same amount of output, or the comparison means nothing. */
-async function checkAnswers(direct: Target, gateway: Target): Promise<void> {
-  for (const [name, target] of Object.entries({ direct, gateway })) {
-    const response = await fetch(target.url, {
-      method: "POST",
-      headers: target.headers,
-      body: requestBody(false),
-    });
-    const body = (await response.json()) as { usage?: { completion_tokens?: number } };
-    if (response.status !== 200 || body.usage?.completion_tokens !== outputTokens) {
-      throw new Error(`${name} answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
-    }
-    const stream = await fetch(target.url, {
-      method: "POST",
-      headers: target.headers,
-      body: requestBody(true),
-    });
-    const text = await stream.text();
-    if (stream.status !== 200 || !text.includes("data: [DONE]")) {
-      throw new Error(`${name} stream answered ${stream.status}: ${text.slice(0, 300)}`);
-    }
-  }
+async function memoryOf(contenders: Contender[]): Promise<LevelMeasurement["memoryMb"]> {
+  const memory: LevelMeasurement["memoryMb"] = {};
+  for (const contender of contenders)
+    if (contender.server) memory[contender.name] = (await contender.server.memory()).rssMb;
+  return memory;
+}
+
+/** BENCH_CPU_PROFILE: a CPU profile of the Strata process under load instead of the comparison. */
+async function profileStrata(load: LoadGenerator, engine: EngineProcess, strata: Contender) {
+  const connections = Number(process.env.BENCH_PROFILE_CONNECTIONS ?? 16);
+  const stream = process.env.BENCH_PROFILE_STREAM === "1";
+  const file = join(benchDir, "results", "gateway.cpuprofile");
+  await strata.server!.ask({ profile: "start" });
+  const sample = summarize(await measure(load, engine, strata, connections, stream, durationS));
+  await strata.server!.ask({ profile: "stop", file });
+  log(
+    `profiled Strata at concurrency ${connections}${stream ? " (streams)" : ""}: ${sample.requestsPerSecond.toFixed(0)} req/s, p50 ${sample.p50Ms.toFixed(2)} ms; wrote ${file}`,
+  );
+}
+
+/** Exact- and semantic-cache hit latency from `pnpm bench cache`, when it has run. */
+async function cacheNumbers(): Promise<CacheNumbers | undefined> {
+  const json = (await readJson("cache")) as
+    | {
+        environment?: { date?: string };
+        exact?: { memory?: { hit?: { p50_ms: number; p99_ms: number; n: number } } };
+        semantic?: { memory?: { entries?: number; hit?: { p50_ms: number; p99_ms: number } } };
+      }
+    | undefined;
+  if (!json) return undefined;
+  const exact = json.exact?.memory?.hit;
+  const semantic = json.semantic?.memory;
+  return {
+    date: json.environment?.date,
+    exact: exact ? { p50_ms: exact.p50_ms, p99_ms: exact.p99_ms, n: exact.n } : undefined,
+    semantic:
+      semantic?.hit && semantic.entries !== undefined
+        ? {
+            p50_ms: semantic.hit.p50_ms,
+            p99_ms: semantic.hit.p99_ms,
+            entries: semantic.entries,
+            index: "in-process HNSW",
+          }
+        : undefined,
+  };
+}
+
+function logLevel(level: string, measured: LevelMeasurement): void {
+  const direct = measured.plain.direct;
+  const parts = Object.entries(measured.plain).map(([name, summary]) => {
+    const added = direct && name !== "direct" ? ` (+${(summary.p50Ms - direct.p50Ms).toFixed(2)})` : "";
+    const ttft = measured.stream[name as ContenderName]?.firstTokenP50Ms ?? Number.NaN;
+    return `${name} p50 ${summary.p50Ms.toFixed(2)}${added} ms, ${summary.requestsPerSecond.toFixed(0)} req/s, ${summary.serverCpuUsPerRequest.toFixed(0)} µs/req, TTFT ${ttft.toFixed(2)} ms`;
+  });
+  log(`${level}: ${parts.join("; ")}`);
+}
+
+function listFromEnv(name: string, all: string[]): string[] {
+  const value = process.env[name];
+  if (!value) return all;
+  const picked = value.split(",").map((item) => item.trim());
+  const unknown = picked.filter((item) => !all.includes(item));
+  if (unknown.length > 0)
+    throw new Error(`${name}: unknown ${unknown.join(", ")}; choose from ${all.join(", ")}`);
+  return picked;
 }
 
 function log(message: string): void {

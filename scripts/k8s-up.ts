@@ -23,13 +23,19 @@ const crdPath = join(repoRoot, "operator", "crd", "modeldeployment.yaml");
 
 async function main(): Promise<void> {
   const running = await readClusterState();
-  if (running && isOurProcess(running.pids.apiServer, "kube-apiserver") && isOurProcess(running.pids.etcd, "etcd")) {
+  if (
+    running &&
+    isOurProcess(running.pids.apiServer, "kube-apiserver") &&
+    isOurProcess(running.pids.etcd, "etcd")
+  ) {
     process.stdout.write(`The test API server is already running at ${running.url}.\n`);
     printUsage();
     return;
   }
   if (!(await findKubeBinaries())) {
-    process.stderr.write(`kube-apiserver and etcd are not built in ${kubeToolsDir()}: run scripts/install-kube-tools.sh\n`);
+    process.stderr.write(
+      `kube-apiserver and etcd are not built in ${kubeToolsDir()}: run scripts/install-kube-tools.sh\n`,
+    );
     process.exit(1);
   }
   // Left over from a run that did not stop cleanly (its processes are gone): start afresh.
@@ -44,14 +50,20 @@ async function main(): Promise<void> {
 async function applyCrd(): Promise<void> {
   const kubectl = await findKubectl();
   if (!kubectl) {
-    process.stderr.write(`kubectl not found (scripts/install-kube-tools.sh builds it): apply ${crdPath} yourself.\n`);
+    process.stderr.write(
+      `kubectl not found (scripts/install-kube-tools.sh builds it): apply ${crdPath} yourself.\n`,
+    );
     return;
   }
   const env = { ...process.env, KUBECONFIG: kubeconfigPath };
   await run(kubectl, ["apply", "-f", crdPath], { env });
-  await run(kubectl, ["wait", "--for=condition=Established", "crd/modeldeployments.strata.dev", "--timeout=60s"], {
-    env,
-  });
+  await run(
+    kubectl,
+    ["wait", "--for=condition=Established", "crd/modeldeployments.strata.dev", "--timeout=60s"],
+    {
+      env,
+    },
+  );
   process.stdout.write("Applied the ModelDeployment CRD (modeldeployments.strata.dev).\n");
 }
 

@@ -1,80 +1,220 @@
 import type { Summary } from "./load.js";
 
-export interface Scenario {
-  name: string;
+/** Who is measured: the engine itself (baseline), the two gateways, and a bare Node proxy (the floor). */
+export const contenderNames = ["direct", "strata", "portkey", "node_proxy"] as const;
+export type ContenderName = (typeof contenderNames)[number];
+
+export interface LevelMeasurement {
   connections: number;
-  stream: boolean;
+  plain: Partial<Record<ContenderName, Summary>>;
+  stream: Partial<Record<ContenderName, Summary>>;
+  /** Resident memory of each server process right after this level's runs, in MiB. */
+  memoryMb: Partial<Record<ContenderName, number>>;
 }
 
-export interface ScenarioResult extends Scenario {
-  direct: Summary;
-  gateway: Summary;
-  /** A bare Node pass-through proxy (bench/lib/bare-proxy.ts): the floor for any Node gateway. */
-  proxy: Summary;
-  /** gateway req/s ÷ bare-proxy req/s: how close the gateway is to doing nothing but proxying. */
-  proxyRatio: number;
-  /** gateway req/s ÷ direct req/s; the target is ≥ 0.5. */
-  throughputRatio: number;
-  /** gateway p50 − direct p50; the target is < 1 ms. */
-  addedP50Ms: number;
-  addedP99Ms: number;
-}
+/** The issue's targets, checked against same-run numbers. */
+export const targets = {
+  c1AddedP50Ms: 0.3,
+  c1AddedP99Ms: 1,
+  c64ThroughputVsPortkey: 2,
+  streamFirstTokenOverheadP50Ms: 1,
+};
 
-export const targets = { minThroughputRatio: 0.5, maxAddedP50Ms: 1 };
+const round = (value: number, digits = 3) =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null;
 
-export function compare(
-  scenario: Scenario,
-  direct: Summary,
-  gateway: Summary,
-  proxy: Summary,
-): ScenarioResult {
+/** One contender at one level, in the JSON's shape (`results.c1.strata.p50_ms`...). */
+export function contenderJson(level: LevelMeasurement, name: ContenderName) {
+  const plain = level.plain[name];
+  const stream = level.stream[name];
+  const direct = level.plain.direct;
+  const directStream = level.stream.direct;
+  if (!plain) return undefined;
+  const failed = (summary: Summary | undefined) =>
+    summary ? summary.non2xx + summary.errors + summary.timeouts : 0;
   return {
-    ...scenario,
-    direct,
-    gateway,
-    proxy,
-    proxyRatio: gateway.requestsPerSecond / proxy.requestsPerSecond,
-    throughputRatio: gateway.requestsPerSecond / direct.requestsPerSecond,
-    addedP50Ms: gateway.p50Ms - direct.p50Ms,
-    addedP99Ms: gateway.p99Ms - direct.p99Ms,
+    p50_ms: round(plain.p50Ms),
+    p90_ms: round(plain.p90Ms),
+    p99_ms: round(plain.p99Ms),
+    rps: round(plain.requestsPerSecond, 1),
+    requests: plain.requests,
+    ...(name !== "direct" && direct
+      ? {
+          added_p50_ms: round(plain.p50Ms - direct.p50Ms),
+          added_p99_ms: round(plain.p99Ms - direct.p99Ms),
+          rps_vs_direct: round(plain.requestsPerSecond / direct.requestsPerSecond),
+        }
+      : {}),
+    stream_ttft_p50_ms: round(stream?.firstTokenP50Ms ?? Number.NaN),
+    stream_ttft_p99_ms: round(stream?.firstTokenP99Ms ?? Number.NaN),
+    ...(name !== "direct" && stream && directStream
+      ? {
+          stream_ttft_overhead_p50_ms: round(stream.firstTokenP50Ms - directStream.firstTokenP50Ms),
+          stream_ttft_overhead_p99_ms: round(stream.firstTokenP99Ms - directStream.firstTokenP99Ms),
+        }
+      : {}),
+    stream_p50_ms: round(stream?.p50Ms ?? Number.NaN),
+    stream_rps: round(stream?.requestsPerSecond ?? Number.NaN, 1),
+    /** Server-side CPU per answered request: this contender's process plus the engine's. */
+    cpu_us_per_request: round(plain.serverCpuUsPerRequest, 0),
+    stream_cpu_us_per_request: round(stream?.serverCpuUsPerRequest ?? Number.NaN, 0),
+    ...(level.memoryMb[name] !== undefined ? { memory_mb: round(level.memoryMb[name]!, 1) } : {}),
+    failed: failed(plain) + failed(stream),
   };
 }
 
-const ms = (value: number) => value.toFixed(2);
-const cpu = (summary: Summary) => summary.serverCpuUsPerRequest.toFixed(0);
-const percentiles = (summary: Summary) =>
-  `${ms(summary.p50Ms)} / ${ms(summary.p90Ms)} / ${ms(summary.p99Ms)}`;
+export type ContenderJson = NonNullable<ReturnType<typeof contenderJson>>;
+export type ResultsJson = Record<string, Partial<Record<ContenderName, ContenderJson>>>;
+
+export function resultsJson(levels: Record<string, LevelMeasurement>): ResultsJson {
+  const results: ResultsJson = {};
+  for (const [name, level] of Object.entries(levels)) {
+    const entry: Partial<Record<ContenderName, ContenderJson>> = {};
+    for (const contender of contenderNames) {
+      const json = contenderJson(level, contender);
+      if (json) entry[contender] = json;
+    }
+    results[name] = entry;
+  }
+  return results;
+}
+
+export interface Verdict {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** Each target against this run's numbers; null when the run did not measure it. */
+export function verdicts(results: ResultsJson): Verdict[] {
+  const strata = (level: string) => results[level]?.strata;
+  const c1 = strata("c1");
+  const c64 = strata("c64");
+  const portkey64 = results.c64?.portkey;
+  const ratio = c64 && portkey64 ? (c64.rps ?? Number.NaN) / (portkey64.rps ?? Number.NaN) : Number.NaN;
+  const check = (value: number | null | undefined, ok: (value: number) => boolean) =>
+    value === null || value === undefined || !Number.isFinite(value) ? null : ok(value);
+  const ms = (value: number | null | undefined) => (value == null ? "n/a" : `${value.toFixed(3)} ms`);
+  return [
+    {
+      what: "added latency p50, concurrency 1",
+      target: `≤ ${targets.c1AddedP50Ms} ms`,
+      measured: ms(c1?.added_p50_ms),
+      met: check(c1?.added_p50_ms, (value) => value <= targets.c1AddedP50Ms),
+    },
+    {
+      what: "added latency p99, concurrency 1",
+      target: `≤ ${targets.c1AddedP99Ms} ms`,
+      measured: ms(c1?.added_p99_ms),
+      met: check(c1?.added_p99_ms, (value) => value <= targets.c1AddedP99Ms),
+    },
+    {
+      what: "throughput at concurrency 64 vs Portkey",
+      target: `≥ ${targets.c64ThroughputVsPortkey}×`,
+      measured: Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "n/a",
+      met: check(ratio, (value) => value >= targets.c64ThroughputVsPortkey),
+    },
+    {
+      what: "stream first-token overhead p50, concurrency 1",
+      target: `< ${targets.streamFirstTokenOverheadP50Ms} ms`,
+      measured: ms(c1?.stream_ttft_overhead_p50_ms),
+      met: check(c1?.stream_ttft_overhead_p50_ms, (value) => value < targets.streamFirstTokenOverheadP50Ms),
+    },
+  ];
+}
+
+const labels: Record<ContenderName, string> = {
+  direct: "direct (engine)",
+  strata: "**Strata**",
+  portkey: "Portkey",
+  node_proxy: "bare Node proxy",
+};
+
+const cell = (value: number | null | undefined, digits = 2) =>
+  value === null || value === undefined ? "–" : value.toFixed(digits);
+
+/** One table row per level and contender. */
+function rows(results: ResultsJson): string[] {
+  const lines: string[] = [];
+  for (const [level, entry] of Object.entries(results)) {
+    for (const name of contenderNames) {
+      const json = entry[name];
+      if (!json) continue;
+      lines.push(
+        `| ${level} | ${labels[name]} | ${cell(json.p50_ms)} / ${cell(json.p99_ms)} | ${cell(json.added_p50_ms)} / ${cell(json.added_p99_ms)} | ${cell(json.rps, 0)} | ${cell(json.stream_ttft_p50_ms)} | ${cell(json.stream_ttft_overhead_p50_ms)} | ${cell(json.stream_rps, 0)} | ${cell(json.cpu_us_per_request, 0)} | ${cell(json.memory_mb, 0)} | ${json.failed} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+export interface CacheNumbers {
+  exact?: { p50_ms: number; p99_ms: number; n: number } | undefined;
+  semantic?: { p50_ms: number; p99_ms: number; entries: number; index: string } | undefined;
+  date?: string | undefined;
+}
 
 /** The gateway section of RESULTS.md. */
 export function section(
-  run: { date: string; node: string; cpuModel: string; cpuCount: number; commit: string; durationS: number },
-  results: ScenarioResult[],
+  run: {
+    date: string;
+    node: string;
+    cpuModel: string;
+    cpuCount: number;
+    commit: string;
+    durationS: number;
+    loadAverage1m: number;
+    portkeyVersion: string;
+  },
+  results: ResultsJson,
+  cache: CacheNumbers | undefined,
 ): string {
-  const rows = results.map((result) => {
-    const failures = ["direct", "proxy", "gateway"] as const;
-    const bad = failures.map((side) => result[side].non2xx + result[side].errors + result[side].timeouts);
-    const ok =
-      result.throughputRatio >= targets.minThroughputRatio && result.addedP50Ms < targets.maxAddedP50Ms
-        ? "yes"
-        : "no";
-    return `| ${result.name} | ${result.connections} | ${result.stream ? "yes" : "no"} | ${result.direct.requestsPerSecond.toFixed(0)} | ${result.gateway.requestsPerSecond.toFixed(0)} | **${result.throughputRatio.toFixed(2)}** | ${result.proxy.requestsPerSecond.toFixed(0)} | ${result.proxyRatio.toFixed(2)} | ${ms(result.proxy.p50Ms - result.direct.p50Ms)} | ${percentiles(result.direct)} | ${percentiles(result.gateway)} | **${ms(result.addedP50Ms)}** | ${ms(result.addedP99Ms)} | ${cpu(result.direct)} / ${cpu(result.gateway)} | ${bad.join(" / ")} | ${ok} |`;
-  });
+  const verdictRows = verdicts(results).map(
+    (verdict) =>
+      `| ${verdict.what} | ${verdict.target} | ${verdict.measured} | ${verdict.met === null ? "not measured" : verdict.met ? "yes" : "**no**"} |`,
+  );
   return [
     "## gateway",
     "",
     `\`pnpm bench gateway\` — ${run.date}, commit ${run.commit}, Node ${run.node}, ${run.cpuCount}× ${run.cpuModel},`,
-    `${run.durationS} s per target per scenario (two halves, order direct–gateway–gateway–direct).`,
-    "POST /v1/chat/completions, 16 output tokens, engine-sim at timeScale 0, one replica; direct = straight to",
-    "that replica, gateway = the same body through the gateway. Latencies in ms (p50 / p90 / p99); failed (direct / proxy / gateway) =",
-    `non-2xx + errors + timeouts; CPU = server-side CPU µs per request, engine + platform (direct / gateway). Targets: ratio ≥ ${targets.minThroughputRatio}, added p50 < ${targets.maxAddedP50Ms} ms.`,
-    "The engine runs in its own process, as a replica is its own pod in production; gateway, router and the",
-    "ledger (PGlite on a worker thread) share the platform process, as in `pnpm start`. Load generator, engine",
-    "and platform share the machine's two cores, so the gateway path also competes with the load for CPU.",
-    "A bare Node pass-through proxy (undici, nothing else) is measured in the same run: it is the floor for",
-    "any Node gateway on this topology, so `gateway ÷ proxy` is the share of the achievable throughput.",
+    `load average ${run.loadAverage1m} when it started (a shared machine: compare contenders within this run, not across runs).`,
+    `${run.durationS} s per contender per level and mode, in two halves in mirrored order (direct, Strata, Portkey, proxy, proxy, Portkey, Strata, direct) to cancel drift.`,
     "",
-    "| scenario | conns | stream | direct req/s | gateway req/s | ratio | bare proxy req/s | gateway ÷ proxy | proxy added p50 | direct latency | gateway latency | added p50 | added p99 | CPU µs/req | failed | meets targets |",
-    "| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --- | --- |",
-    ...rows,
+    "Every contender runs in a process of its own, as do engine-sim (one replica, time scale 0: it answers at once, 16",
+    "output tokens) and the load generator (autocannon for plain requests, undici for streams). `direct` calls the engine;",
+    "**Strata** is the platform as `pnpm start` runs it (gateway, router, PGlite ledger) with every step on: a key made",
+    "through the admin API with allowed models, rate limits and budgets (in-process), a price for the model, an exact-cache",
+    "lookup that misses (temperature 0, every prompt unique), the router hop over gRPC and a usage event written to the",
+    `ledger; **Portkey** is \`@portkey-ai/gateway\` ${run.portkeyVersion} from npm (its Node server, headless, production mode)`,
+    "forwarding to the same engine as an OpenAI-compatible custom host; the bare Node proxy (undici pass-through, no other",
+    "work) is the floor for any Node gateway on this machine. POST /v1/chat/completions; latencies in ms at the client;",
+    "added = contender − direct at the same percentile; TTFT = time to the first streamed token, overhead = minus direct's;",
+    "CPU = server-side CPU µs per request (contender process + engine); memory = resident set size of the contender's",
+    "process after the level's runs (Strata's includes the router and the embedded Postgres).",
+    "",
+    "| level | contender | latency p50 / p99 | added p50 / p99 | req/s | stream TTFT p50 | TTFT overhead p50 | stream req/s | CPU µs/req | memory MiB | failed |",
+    "| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+    ...rows(results),
+    "",
+    "| target | wanted | measured | met |",
+    "| --- | --- | --: | --- |",
+    ...verdictRows,
+    ...(cache?.exact || cache?.semantic
+      ? [
+          "",
+          `Cache hits (from \`pnpm bench cache\`, bench/results/cache.json${cache.date ? `, ${cache.date}` : ""}; the lookup step alone, in-process):`,
+          ...(cache.exact
+            ? [
+                `exact hit p50 ${cache.exact.p50_ms.toFixed(3)} ms, p99 ${cache.exact.p99_ms.toFixed(3)} ms (${cache.exact.n} lookups);`,
+              ]
+            : []),
+          ...(cache.semantic
+            ? [
+                `semantic hit p50 ${cache.semantic.p50_ms.toFixed(3)} ms, p99 ${cache.semantic.p99_ms.toFixed(3)} ms at ${cache.semantic.entries} cached entries (${cache.semantic.index}).`,
+              ]
+            : []),
+        ]
+      : []),
   ].join("\n");
 }

@@ -42,16 +42,10 @@ export class LoadGenerator {
 
 /** Several samples of one target taken at different times, treated as one measurement. */
 export function mergeSamples(samples: LoadSample[]): LoadSample {
-  const total = samples.reduce((sum, sample) => sum + sample.latenciesMs.length, 0);
-  const latenciesMs = new Float64Array(total);
-  let offset = 0;
-  for (const sample of samples) {
-    latenciesMs.set(sample.latenciesMs, offset);
-    offset += sample.latenciesMs.length;
-  }
   const sum = (pick: (sample: LoadSample) => number) => samples.reduce((acc, s) => acc + pick(s), 0);
   return {
-    latenciesMs,
+    latenciesMs: concat(samples.map((sample) => sample.latenciesMs)),
+    firstTokenMs: concat(samples.map((sample) => sample.firstTokenMs)),
     durationS: sum((s) => s.durationS),
     non2xx: sum((s) => s.non2xx),
     errors: sum((s) => s.errors),
@@ -60,12 +54,25 @@ export function mergeSamples(samples: LoadSample[]): LoadSample {
   };
 }
 
+function concat(arrays: Float64Array[]): Float64Array {
+  const joined = new Float64Array(arrays.reduce((sum, array) => sum + array.length, 0));
+  let offset = 0;
+  for (const array of arrays) {
+    joined.set(array, offset);
+    offset += array.length;
+  }
+  return joined;
+}
+
 export interface Summary {
   requests: number;
   requestsPerSecond: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
+  /** Streams only (NaN otherwise): time to the first token. */
+  firstTokenP50Ms: number;
+  firstTokenP99Ms: number;
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -75,17 +82,24 @@ export interface Summary {
 
 export function summarize(sample: LoadSample): Summary {
   const sorted = Float64Array.from(sample.latenciesMs).sort();
-  const percentile = (p: number) =>
-    sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  const firstTokens = Float64Array.from(sample.firstTokenMs).sort();
   return {
     requests: sorted.length,
     requestsPerSecond: sorted.length / sample.durationS,
-    p50Ms: percentile(0.5),
-    p90Ms: percentile(0.9),
-    p99Ms: percentile(0.99),
+    p50Ms: percentile(sorted, 0.5),
+    p90Ms: percentile(sorted, 0.9),
+    p99Ms: percentile(sorted, 0.99),
+    firstTokenP50Ms: percentile(firstTokens, 0.5),
+    firstTokenP99Ms: percentile(firstTokens, 0.99),
     non2xx: sample.non2xx,
     errors: sample.errors,
     timeouts: sample.timeouts,
     serverCpuUsPerRequest: (sample.serverCpuUs ?? Number.NaN) / sorted.length,
   };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }

@@ -21,7 +21,7 @@ import {
 } from "@strata/kit/testing";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestStack, type TestStack } from "../support/local-stack.js";
+import { eventually as eventuallyValue, startTestStack, type TestStack } from "../support/local-stack.js";
 
 const binaries = await findKubeBinaries();
 if (!binaries) {
@@ -34,8 +34,11 @@ const namespace = "models";
 const model = "sim-llama";
 const crdFile = fileURLToPath(new URL("../../operator/crd/modeldeployment.yaml", import.meta.url));
 const mdPath = `/apis/strata.dev/v1alpha1/namespaces/${namespace}/modeldeployments/${model}`;
-const slicePath = (name: string) => `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices/${name}`;
+const slicePath = (name: string) =>
+  `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices/${name}`;
 const routeTimeout = { timeoutMs: 30_000, intervalMs: 100 };
+/** Each test waits for the router to catch up, up to 30 s per step, on a machine that may be busy. */
+const testTimeout = 120_000;
 const addresses = Object.values(networkInterfaces())
   .flat()
   .filter((entry) => entry !== undefined && !entry.internal && !entry.address.startsWith("fe80:"));
@@ -60,7 +63,11 @@ function kubeApi(kube: KubeApiServerHandle) {
   return {
     // JSON is YAML, so objects and the CRD file both go through server-side apply.
     apply: (path: string, object: unknown) =>
-      call("PATCH", `${path}?fieldManager=strata-e2e&force=true`, typeof object === "string" ? object : JSON.stringify(object)),
+      call(
+        "PATCH",
+        `${path}?fieldManager=strata-e2e&force=true`,
+        typeof object === "string" ? object : JSON.stringify(object),
+      ),
     get: (path: string) => call("GET", path),
     delete: (path: string) => call("DELETE", path),
     close: () => dispatcher.close(),
@@ -119,19 +126,33 @@ describe.skipIf(!binaries)("router and gateway discover ModelDeployments from th
   let stack: TestStack;
 
   beforeAll(async () => {
-    if (!hostAddress) throw new Error("this machine has no non-loopback network address for EndpointSlices to point at");
+    if (!hostAddress)
+      throw new Error("this machine has no non-loopback network address for EndpointSlices to point at");
     kube = await startKubeApiServer();
     api = kubeApi(kube);
-    await api.apply("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/modeldeployments.strata.dev", await readFile(crdFile, "utf8"));
+    await api.apply(
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/modeldeployments.strata.dev",
+      await readFile(crdFile, "utf8"),
+    );
     await waitFor(
       async () => {
-        const crd = await api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/modeldeployments.strata.dev");
-        return crd.status?.conditions?.some((entry) => entry.type === "Established" && entry.status === "True") ?? false;
+        const crd = await api.get(
+          "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/modeldeployments.strata.dev",
+        );
+        return (
+          crd.status?.conditions?.some((entry) => entry.type === "Established" && entry.status === "True") ??
+          false
+        );
       },
       { timeoutMs: 30_000, message: "the ModelDeployment CRD to be established" },
     );
-    await api.apply(`/api/v1/namespaces/${namespace}`, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
-    const start = () => startEngineSim({ port: 0, host: slice.address, model, logLevel: "silent", timeScale: 0 });
+    await api.apply(`/api/v1/namespaces/${namespace}`, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace },
+    });
+    const start = () =>
+      startEngineSim({ port: 0, host: slice.address, model, logLevel: "silent", timeScale: 0 });
     engines = { a: await start(), b: await start() };
     await api.apply(
       mdPath,
@@ -146,7 +167,10 @@ describe.skipIf(!binaries)("router and gateway discover ModelDeployments from th
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: model, namespace, labels: ownedLabels },
-      spec: { selector: { "strata.dev/model-deployment": model }, ports: [{ name: "http", port: 8000, targetPort: 8000 }] },
+      spec: {
+        selector: { "strata.dev/model-deployment": model },
+        ports: [{ name: "http", port: 8000, targetPort: 8000 }],
+      },
     });
     await api.apply(slicePath(`${model}-a`), endpointSlice("a", engines.a, { ready: true }));
     stack = await startTestStack(
@@ -166,7 +190,11 @@ describe.skipIf(!binaries)("router and gateway discover ModelDeployments from th
   });
 
   const chat = (name: string) =>
-    stack.post("/v1/chat/completions", { model: name, max_tokens: 4, messages: [{ role: "user", content: "Hello" }] });
+    stack.post("/v1/chat/completions", {
+      model: name,
+      max_tokens: 4,
+      messages: [{ role: "user", content: "Hello" }],
+    });
 
   /** The endpoint that served one request, from the gateway's x-strata-route header. */
   async function servedBy(name: string): Promise<string> {
@@ -181,7 +209,9 @@ describe.skipIf(!binaries)("router and gateway discover ModelDeployments from th
   }
 
   async function listedModels(): Promise<string[]> {
-    const response = await fetch(`${stack.gatewayUrl}/v1/models`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    const response = await fetch(`${stack.gatewayUrl}/v1/models`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
     const body = (await response.json()) as { data: { id: string }[] };
     return body.data.map((entry) => entry.id);
   }
@@ -192,40 +222,59 @@ describe.skipIf(!binaries)("router and gateway discover ModelDeployments from th
     return lines.reduce((sum, line) => sum + Number(line.split(" ").pop()), 0);
   }
 
-  it("lists the deployment's model, alias and tier in /v1/models", async () => {
-    await eventually(async () => {
-      expect(await listedModels()).toEqual(expect.arrayContaining([model, "llama-chat", "small"]));
-    }, routeTimeout);
-  });
+  it(
+    "lists the deployment's model, alias and tier in /v1/models",
+    async () => {
+      await eventually(async () => {
+        expect(await listedModels()).toEqual(expect.arrayContaining([model, "llama-chat", "small"]));
+      }, routeTimeout);
+    },
+    testTimeout,
+  );
 
-  it("serves chat completions from the engine-sim process behind the published address", async () => {
-    const before = await successes(engines.a);
-    await eventually(async () => expect(await servedBy(model)).toBe("sim-llama-a"), routeTimeout);
-    expect(await servedBy("llama-chat")).toBe("sim-llama-a");
-    expect(await servedBy("small")).toBe("sim-llama-a");
-    expect(await successes(engines.a)).toBeGreaterThanOrEqual(before + 3);
-    expect(await successes(engines.b)).toBe(0);
-  });
+  it(
+    "serves chat completions from the engine-sim process behind the published address",
+    async () => {
+      const before = await successes(engines.a);
+      await eventually(async () => expect(await servedBy(model)).toBe("sim-llama-a"), routeTimeout);
+      expect(await servedBy("llama-chat")).toBe("sim-llama-a");
+      expect(await servedBy("small")).toBe("sim-llama-a");
+      expect(await successes(engines.a)).toBeGreaterThanOrEqual(before + 3);
+      expect(await successes(engines.b)).toBe(0);
+    },
+    testTimeout,
+  );
 
-  it("routes to a second address once its slice is published, by the resource's round-robin strategy", async () => {
-    await api.apply(slicePath(`${model}-b`), endpointSlice("b", engines.b, { ready: true }));
-    await eventually(async () => expect(await servedBy(model)).toBe("sim-llama-b"), routeTimeout);
-    const served = [];
-    for (let index = 0; index < 6; index++) served.push(await servedBy(model));
-    // Round-robin alternates between the two; least-load or kv-aware would not promise that.
-    expect(served.filter((endpoint) => endpoint === "sim-llama-a")).toHaveLength(3);
-    expect(served.filter((endpoint) => endpoint === "sim-llama-b")).toHaveLength(3);
-    expect(await successes(engines.b)).toBeGreaterThan(0);
-  });
+  it(
+    "routes to a second address once its slice is published, by the resource's round-robin strategy",
+    async () => {
+      await api.apply(slicePath(`${model}-b`), endpointSlice("b", engines.b, { ready: true }));
+      await eventually(async () => expect(await servedBy(model)).toBe("sim-llama-b"), routeTimeout);
+      const served = [];
+      for (let index = 0; index < 6; index++) served.push(await servedBy(model));
+      // Round-robin alternates between the two; least-load or kv-aware would not promise that.
+      expect(served.filter((endpoint) => endpoint === "sim-llama-a")).toHaveLength(3);
+      expect(served.filter((endpoint) => endpoint === "sim-llama-b")).toHaveLength(3);
+      expect(await successes(engines.b)).toBeGreaterThan(0);
+    },
+    testTimeout,
+  );
 
-  it("stops routing to an address marked not ready, and to one that is terminating", async () => {
-    await api.apply(slicePath(`${model}-a`), endpointSlice("a", engines.a, { ready: false }));
-    await expectOnly("sim-llama-b");
-    await api.apply(slicePath(`${model}-a`), endpointSlice("a", engines.a, { ready: true }));
-    await eventually(async () => expect(await servedBy(model)).toBe("sim-llama-a"), routeTimeout);
-    await api.apply(slicePath(`${model}-b`), endpointSlice("b", engines.b, { ready: false, serving: true, terminating: true }));
-    await expectOnly("sim-llama-a");
-  });
+  it(
+    "stops routing to an address marked not ready, and to one that is terminating",
+    async () => {
+      await api.apply(slicePath(`${model}-a`), endpointSlice("a", engines.a, { ready: false }));
+      await expectOnly("sim-llama-b");
+      await api.apply(slicePath(`${model}-a`), endpointSlice("a", engines.a, { ready: true }));
+      await eventually(async () => expect(await servedBy(model)).toBe("sim-llama-a"), routeTimeout);
+      await api.apply(
+        slicePath(`${model}-b`),
+        endpointSlice("b", engines.b, { ready: false, serving: true, terminating: true }),
+      );
+      await expectOnly("sim-llama-a");
+    },
+    testTimeout,
+  );
 
   /** Waits until the router has caught up, then checks that a run of requests all go to `endpoint`. */
   async function expectOnly(endpoint: string): Promise<void> {
@@ -236,50 +285,61 @@ describe.skipIf(!binaries)("router and gateway discover ModelDeployments from th
     for (let index = 0; index < 4; index++) expect(await servedBy(model)).toBe(endpoint);
   }
 
-  it("prices the deployment's requests with the price from its resource", async () => {
-    const response = await chat(model);
-    expect(response.status).toBe(200);
-    const usage = ((await response.json()) as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
-    const requestId = response.headers.get("x-request-id")!;
-    const row = await stackEventually(async () => {
-      const result = await stack.database.query(
-        "SELECT cost_usd, priced_model FROM gateway.usage_ledger WHERE request_id = $1",
-        [requestId],
+  it(
+    "prices the deployment's requests with the price from its resource",
+    async () => {
+      const response = await chat(model);
+      expect(response.status).toBe(200);
+      const usage = (
+        (await response.json()) as { usage: { prompt_tokens: number; completion_tokens: number } }
+      ).usage;
+      const requestId = response.headers.get("x-request-id")!;
+      const row = await eventuallyValue(async () => {
+        const result = await stack.database.query(
+          "SELECT cost_usd, priced_model FROM gateway.usage_ledger WHERE request_id = $1",
+          [requestId],
+        );
+        return result.rows[0] as { cost_usd: number; priced_model: string } | undefined;
+      }, 20_000);
+      expect(row.priced_model).toBe(model);
+      expect(row.cost_usd).toBeCloseTo(
+        (usage.prompt_tokens * 2 + usage.completion_tokens * 4) / 1_000_000,
+        12,
       );
-      return result.rows[0] as { cost_usd: number; priced_model: string } | undefined;
-    });
-    expect(row.priced_model).toBe(model);
-    expect(row.cost_usd).toBeCloseTo((usage.prompt_tokens * 2 + usage.completion_tokens * 4) / 1_000_000, 12);
-  });
+    },
+    testTimeout,
+  );
 
-  async function stackEventually<T>(read: () => Promise<T | undefined>): Promise<T> {
-    let value: T | undefined;
-    await waitFor(async () => (value = await read()) !== undefined, { timeoutMs: 20_000, message: "the ledger row" });
-    return value!;
-  }
+  it(
+    "follows edits of the resource's routing settings",
+    async () => {
+      await api.apply(mdPath, modelDeployment({ strategy: "round-robin", aliases: ["llama-next"] }));
+      await eventually(async () => {
+        const listed = await listedModels();
+        expect(listed).toContain("llama-next");
+        expect(listed).not.toContain("llama-chat");
+      }, routeTimeout);
+      expect(await servedBy("llama-next")).toBe("sim-llama-a");
+      const gone = await chat("llama-chat");
+      expect(gone.status).toBe(404);
+      expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("model_not_found");
+    },
+    testTimeout,
+  );
 
-  it("follows edits of the resource's routing settings", async () => {
-    await api.apply(mdPath, modelDeployment({ strategy: "round-robin", aliases: ["llama-next"] }));
-    await eventually(async () => {
-      const listed = await listedModels();
-      expect(listed).toContain("llama-next");
-      expect(listed).not.toContain("llama-chat");
-    }, routeTimeout);
-    expect(await servedBy("llama-next")).toBe("sim-llama-a");
-    const gone = await chat("llama-chat");
-    expect(gone.status).toBe(404);
-    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("model_not_found");
-  });
-
-  it("drops the model from /v1/models and from routing when the ModelDeployment is deleted", async () => {
-    await api.delete(mdPath);
-    await eventually(async () => {
-      const listed = await listedModels();
-      expect(listed).not.toContain(model);
-      expect(listed).not.toContain("llama-next");
-    }, routeTimeout);
-    const response = await chat(model);
-    expect(response.status).toBe(404);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("model_not_found");
-  });
+  it(
+    "drops the model from /v1/models and from routing when the ModelDeployment is deleted",
+    async () => {
+      await api.delete(mdPath);
+      await eventually(async () => {
+        const listed = await listedModels();
+        expect(listed).not.toContain(model);
+        expect(listed).not.toContain("llama-next");
+      }, routeTimeout);
+      const response = await chat(model);
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("model_not_found");
+    },
+    testTimeout,
+  );
 });

@@ -80,7 +80,9 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
     // Throws a ConfigError naming `models.` paths when tiers point at models no endpoint serves.
     const { models, watch } = startModelRouting(config, {
       isServed: (name) =>
-        table.resolveModel(name) !== undefined || table.adapterBase(name) !== undefined || discovery.serves(name),
+        table.resolveModel(name) !== undefined ||
+        table.adapterBase(name) !== undefined ||
+        discovery.serves(name),
       logger,
       reloads: metrics.modelReloads,
     });

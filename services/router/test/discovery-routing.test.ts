@@ -55,20 +55,27 @@ function discoveryFixture(configured: EndpointConfig[] = [], models: unknown = {
     isServed: (name) => table.resolveModel(name) !== undefined || routing.resolveName(name) !== undefined,
   });
   const routingConfig = { defaultStrategy: "least-load", params: {}, models: {} };
-  const strategies = new DiscoveredStrategies(new StrategySelector(routingConfig), routingConfig, routing, (name) =>
-    createStrategy(name),
+  const strategies = new DiscoveredStrategies(
+    new StrategySelector(routingConfig),
+    routingConfig,
+    routing,
+    (name) => createStrategy(name),
   );
   const router = new Router({
     table,
     inFlight: new InFlightTracker(60_000, new ManualClock()),
     strategies,
     models: new DiscoveredModelRouter(base, routing, table),
-    metrics: createRouterMetrics(new Registry(), { table, inFlight: new InFlightTracker(60_000, new ManualClock()) }),
+    metrics: createRouterMetrics(new Registry(), {
+      table,
+      inFlight: new InFlightTracker(60_000, new ManualClock()),
+    }),
     logger: silentLogger(),
   });
   table.onEndpointsChanged(() => router.endpointsChanged());
   let requests = 0;
-  const route = (model: string) => router.route({ requestId: `r${++requests}`, model, tenantId: "t", prompt: "hi", promptTokens: 1 });
+  const route = (model: string) =>
+    router.route({ requestId: `r${++requests}`, model, tenantId: "t", prompt: "hi", promptTokens: 1 });
   return { table, routing, publish, router, route, service: withDiscoveredModels(router, routing) };
 }
 
@@ -77,7 +84,11 @@ describe("routing with discovered settings", () => {
     const { publish, route } = discoveryFixture();
     publish(
       [
-        md("small", "small-model", { tier: "small", aliases: ["chat"], fallbacks: ["large", "gone", "small"] }),
+        md("small", "small-model", {
+          tier: "small",
+          aliases: ["chat"],
+          fallbacks: ["large", "gone", "small"],
+        }),
         md("large", "large-model", { tier: "large" }),
       ],
       [slice("small", ["10.0.0.1"]), slice("large", ["10.0.0.2"])],
@@ -85,7 +96,11 @@ describe("routing with discovered settings", () => {
     const byAlias = route("chat");
     expect(byAlias).toMatchObject({ model: "small-model", fallbacks: ["large-model"] });
     expect(byAlias.endpoint?.id).toBe("prod/small/10.0.0.1:8000");
-    expect(route("small")).toMatchObject({ model: "small-model", modelReason: 'tier "small"', fallbacks: ["large-model"] });
+    expect(route("small")).toMatchObject({
+      model: "small-model",
+      modelReason: 'tier "small"',
+      fallbacks: ["large-model"],
+    });
     expect(route("large")).toMatchObject({ model: "large-model", fallbacks: [] });
   });
 
@@ -132,9 +147,12 @@ describe("routing with discovered settings", () => {
     const { publish, service } = discoveryFixture([endpoint("static", "configured")]);
     publish(
       [
-        md("a", "model-a", { aliases: ["alias-a"], tier: "fast", price: { inputPerMillion: 1, outputPerMillion: 2 } }, [
-          "lora-a",
-        ]),
+        md(
+          "a",
+          "model-a",
+          { aliases: ["alias-a"], tier: "fast", price: { inputPerMillion: 1, outputPerMillion: 2 } },
+          ["lora-a"],
+        ),
         md("b", "model-b", { price: { outputPerMillion: 3, cachedInputPerMillion: 0.1 } }),
       ],
       [slice("a", ["10.0.0.1", "10.0.0.2"])],
@@ -151,7 +169,14 @@ describe("routing with discovered settings", () => {
         ownedBy: "strata",
         price: { inputPerMillion: 0, outputPerMillion: 3, cachedInputPerMillion: 0.1 },
       },
-      { id: "alias-a", aliasOf: "model-a", endpoints: 2, healthyEndpoints: 2, ownedBy: "strata", price: priceA },
+      {
+        id: "alias-a",
+        aliasOf: "model-a",
+        endpoints: 2,
+        healthyEndpoints: 2,
+        ownedBy: "strata",
+        price: priceA,
+      },
       { id: "fast", aliasOf: "model-a", endpoints: 2, healthyEndpoints: 2, ownedBy: "strata", price: priceA },
     ]);
   });

@@ -103,7 +103,10 @@ describe("discovered endpoints", () => {
           { ip: "10.0.0.4", pod: "terminating-serving", terminating: true },
         ]),
         slice("other", 8000, [{ ip: "10.0.9.9" }]),
-        slice("sim", 9000, [{ ip: "10.0.0.5", pod: "metrics-only" }], { name: "sim-metrics", portName: "metrics" }),
+        slice("sim", 9000, [{ ip: "10.0.0.5", pod: "metrics-only" }], {
+          name: "sim-metrics",
+          portName: "metrics",
+        }),
         slice("sim", 8000, [{ ip: "10.0.0.6", pod: "elsewhere" }], { name: "sim-b", namespace: "team-b" }),
       ],
       noStatic,
@@ -129,10 +132,25 @@ describe("discovered endpoints", () => {
     ]);
   });
 
+  it("reaches hand-made FQDN slices by name", () => {
+    const state = buildDiscoveredState(
+      [md("sim", { model: { name: "sim", source: "hf://a/b" } })],
+      [slice("sim", 8000, [{ ip: "engine.example.com" }], { addressType: "FQDN" })],
+      noStatic,
+    );
+    expect(state.endpoints.map(({ id, url }) => ({ id, url }))).toEqual([
+      { id: "team-a/sim/engine.example.com:8000", url: "http://engine.example.com:8000" },
+    ]);
+  });
+
   it("drops deployments being deleted, and reports unreadable ones", () => {
     const state = buildDiscoveredState(
       [
-        md("gone", { model: { name: "gone", source: "hf://a/b" } }, { deletionTimestamp: "2025-01-01T00:00:00Z" }),
+        md(
+          "gone",
+          { model: { name: "gone", source: "hf://a/b" } },
+          { deletionTimestamp: "2025-01-01T00:00:00Z" },
+        ),
         md("broken", { model: { source: "hf://a/b" } }),
       ],
       [slice("gone", 8000, [{ ip: "10.0.0.1" }])],
@@ -174,7 +192,10 @@ describe("discovered routing settings", () => {
   it("refuses names that would reach two models, keeping the earlier claimant and saying why", () => {
     const state = buildDiscoveredState(
       [
-        md("a", { model: { name: "model-a", source: "hf://a/b" }, routing: { aliases: ["chat", "model-b"], tier: "t" } }),
+        md("a", {
+          model: { name: "model-a", source: "hf://a/b" },
+          routing: { aliases: ["chat", "model-b"], tier: "t" },
+        }),
         md("b", {
           model: { name: "model-b", source: "hf://a/b" },
           routing: { aliases: ["chat", "configured"], tier: "t" },
@@ -182,7 +203,10 @@ describe("discovered routing settings", () => {
         }),
       ],
       [],
-      { endpointNames: new Map([["configured", { model: "other", kind: "alias" }]]), routingNames: new Set() },
+      {
+        endpointNames: new Map([["configured", { model: "other", kind: "alias" }]]),
+        routingNames: new Set(),
+      },
     );
     expect(state.models.get("model-a")?.aliases).toEqual(["chat"]);
     expect(state.models.get("model-b")?.aliases).toEqual([]);
@@ -199,14 +223,30 @@ describe("discovered routing settings", () => {
   it("takes a shared model's settings from the first deployment and reports a disagreement", () => {
     const state = buildDiscoveredState(
       [
-        md("b-canary", { model: { name: "m", source: "hf://a/b" }, routing: { strategy: "round-robin", aliases: ["x"] } }),
-        md("a-main", { model: { name: "m", source: "hf://a/b" }, routing: { strategy: "least-load", aliases: ["y"] } }),
+        md("b-canary", {
+          model: { name: "m", source: "hf://a/b" },
+          routing: { strategy: "round-robin", aliases: ["x"] },
+        }),
+        md("a-main", {
+          model: { name: "m", source: "hf://a/b" },
+          routing: { strategy: "least-load", aliases: ["y"] },
+        }),
       ],
-      [slice("a-main", 8000, [{ ip: "10.0.0.1", pod: "main" }]), slice("b-canary", 8000, [{ ip: "10.0.0.2", pod: "canary" }])],
+      [
+        slice("a-main", 8000, [{ ip: "10.0.0.1", pod: "main" }]),
+        slice("b-canary", 8000, [{ ip: "10.0.0.2", pod: "canary" }]),
+      ],
       noStatic,
     );
-    expect(state.models.get("m")).toMatchObject({ source: "team-a/a-main", strategy: "least-load", aliases: ["y", "x"] });
-    expect(state.endpoints.map((endpoint) => endpoint.id)).toEqual(["team-a/a-main/main", "team-a/b-canary/canary"]);
+    expect(state.models.get("m")).toMatchObject({
+      source: "team-a/a-main",
+      strategy: "least-load",
+      aliases: ["y", "x"],
+    });
+    expect(state.endpoints.map((endpoint) => endpoint.id)).toEqual([
+      "team-a/a-main/main",
+      "team-a/b-canary/canary",
+    ]);
     expect(state.problems).toEqual([
       `ModelDeployment team-a/b-canary: serves model "m" like team-a/a-main but with other routing settings; team-a/a-main's apply`,
     ]);
@@ -214,14 +254,21 @@ describe("discovered routing settings", () => {
 
   it("ignores a tier the configured model routing defines and a strategy this router does not know", () => {
     const state = buildDiscoveredState(
-      [md("a", { model: { name: "m", source: "hf://a/b" }, routing: { tier: "large", strategy: "telepathy" } })],
+      [
+        md("a", {
+          model: { name: "m", source: "hf://a/b" },
+          routing: { tier: "large", strategy: "telepathy" },
+        }),
+      ],
       [],
       { endpointNames: new Map(), routingNames: new Set(["large"]) },
     );
     expect(state.models.get("m")).toMatchObject({ tier: undefined, strategy: undefined });
     expect(state.problems).toEqual([
       `ModelDeployment team-a/a: tier "large" is already defined by the router's model routing; that definition applies`,
-      expect.stringMatching(/^ModelDeployment team-a\/a: unknown routing\.strategy "telepathy" \(known: .*least-load/),
+      expect.stringMatching(
+        /^ModelDeployment team-a\/a: unknown routing\.strategy "telepathy" \(known: .*least-load/,
+      ),
     ]);
   });
 });

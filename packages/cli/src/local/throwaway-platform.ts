@@ -23,7 +23,9 @@ export interface ThrowawayPlatform extends LocalPlatform {
  * The whole platform as `strata up` starts it, on free ports and in a fresh temporary home that
  * close() removes: how tests and benchmarks boot it, so neither keeps its own copy of the recipe.
  */
-export async function startThrowawayPlatform(options: ThrowawayPlatformOptions = {}): Promise<ThrowawayPlatform> {
+export async function startThrowawayPlatform(
+  options: ThrowawayPlatformOptions = {},
+): Promise<ThrowawayPlatform> {
   const home = await mkdtemp(join(tmpdir(), options.prefix ?? "strata-"));
   try {
     const config = localConfigSchema.parse({

@@ -71,7 +71,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     const token = randomBytes(24).toString("hex");
     const port = await freePort();
     await writeApiServerFiles(dir, token);
-    processes.push(spawnLogged(binaries.apiServer, apiServerArgs(dir, etcdUrl, port), "kube-apiserver", logDir));
+    processes.push(
+      spawnLogged(binaries.apiServer, apiServerArgs(dir, etcdUrl, port), "kube-apiserver", logDir),
+    );
     const url = `https://127.0.0.1:${port}`;
     await waitForPort(port, "127.0.0.1", 60_000);
     const ca = await readFile(join(dir, "certs", "apiserver.crt"), "utf8");

@@ -33,7 +33,7 @@ import { JobSweeper } from "./job-sweeper.js";
 import { JobWorker } from "./job-worker.js";
 import type { JobsConfig } from "./jobs-config.js";
 import { jobsGrpcService } from "./jobs-grpc-service.js";
-import { createJobsMetrics } from "./jobs-metrics.js";
+import { createJobsMetrics, type JobsMetrics } from "./jobs-metrics.js";
 import { registerJobRoutes } from "./jobs-routes.js";
 import { ModelRateLimiter } from "./model-rate-limiter.js";
 import { WebhookSender } from "./webhook-sender.js";
@@ -112,53 +112,19 @@ export async function createJobs(deps: JobsDeps): Promise<Jobs> {
     ackWaitMs: config.ackWaitMs,
     logger,
   });
-  const subscriptions: Subscription[] = [];
-  if (config.workers.enabled) {
-    const handlers = {
-      run: new JobWorker({
-        store: jobStore,
-        runner: new JobRunner({ pipeline: deps.pipeline, db, attemptTimeoutMs: config.attemptTimeoutMs }),
-        limiter: new ModelRateLimiter(config.rateLimits),
-        cancellation,
-        notifier,
-        metrics,
-        logger,
-        workerId: newObjectId("worker_"),
-        ackWaitMs: config.ackWaitMs,
-        maxDeliveries: config.maxDeliveries,
-        retry: config.retry,
-      }).handle,
-      batch: new BatchStarter({
-        db,
-        batches: batchStore,
-        files,
-        queue,
-        maxRequests: config.batches.maxRequests,
-        ackWaitMs: config.ackWaitMs,
-        logger,
-      }).handle,
-      webhook: new WebhookSender({
-        store: jobStore,
-        signingSecret,
-        timeoutMs: config.webhooks.timeoutMs,
-        metrics,
-        logger,
-      }).handle,
-    };
-    for (const spec of consumerSpecs(config)) {
-      subscriptions.push(await bus.consume(spec.consumer, handlers[spec.kind]));
-    }
-    const mover = new DeadLetterMover({ bus, logger });
-    const recorder = new DeadLetterRecorder({ letters, jobs: jobStore, notifier, batches, metrics, logger });
-    // Unlimited deliveries: an advisory or a dead letter is never given up on.
-    subscriptions.push(
-      await bus.consume({ stream: jobAdvisoryStream.name, durable: "dead-letter-mover" }, mover.handle),
-    );
-    subscriptions.push(
-      await bus.consume({ stream: jobDeadLetterStream.name, durable: "dead-letter-index" }, recorder.handle),
-    );
-    sweeper.start();
-  }
+  const parts: Parts = {
+    jobStore,
+    batchStore,
+    files,
+    letters,
+    queue,
+    cancellation,
+    notifier,
+    batches,
+    metrics,
+  };
+  const subscriptions = config.workers.enabled ? await startWorkers(deps, parts, signingSecret) : [];
+  if (config.workers.enabled) sweeper.start();
 
   const replay = new DeadLetterReplay({ letters, bus, jobs: jobStore, batches });
   return {
@@ -173,6 +139,76 @@ export async function createJobs(deps: JobsDeps): Promise<Jobs> {
       cancellation.stop();
     },
   };
+}
+
+/** What the workers share with the APIs. */
+interface Parts {
+  jobStore: JobStore;
+  batchStore: BatchStore;
+  files: FileStore;
+  letters: DeadLetterStore;
+  queue: JobQueue;
+  cancellation: JobCancellation;
+  notifier: JobNotifier;
+  batches: BatchService;
+  metrics: JobsMetrics;
+}
+
+/** Subscribes the work-queue consumers (runs, batch starts, webhooks) and the dead-letter pair. */
+async function startWorkers(deps: JobsDeps, parts: Parts, signingSecret: string): Promise<Subscription[]> {
+  const { config, db, bus, logger } = deps;
+  const { jobStore, metrics } = parts;
+  const handlers = {
+    run: new JobWorker({
+      store: jobStore,
+      runner: new JobRunner({ pipeline: deps.pipeline, db, attemptTimeoutMs: config.attemptTimeoutMs }),
+      limiter: new ModelRateLimiter(config.rateLimits),
+      cancellation: parts.cancellation,
+      notifier: parts.notifier,
+      metrics,
+      logger,
+      workerId: newObjectId("worker_"),
+      ackWaitMs: config.ackWaitMs,
+      maxDeliveries: config.maxDeliveries,
+      retry: config.retry,
+    }).handle,
+    batch: new BatchStarter({
+      db,
+      batches: parts.batchStore,
+      files: parts.files,
+      queue: parts.queue,
+      maxRequests: config.batches.maxRequests,
+      ackWaitMs: config.ackWaitMs,
+      logger,
+    }).handle,
+    webhook: new WebhookSender({
+      store: jobStore,
+      signingSecret,
+      timeoutMs: config.webhooks.timeoutMs,
+      metrics,
+      logger,
+    }).handle,
+  };
+  const subscriptions: Subscription[] = [];
+  for (const spec of consumerSpecs(config))
+    subscriptions.push(await bus.consume(spec.consumer, handlers[spec.kind]));
+  const mover = new DeadLetterMover({ bus, logger });
+  const recorder = new DeadLetterRecorder({
+    letters: parts.letters,
+    jobs: jobStore,
+    notifier: parts.notifier,
+    batches: parts.batches,
+    metrics,
+    logger,
+  });
+  // Unlimited deliveries: an advisory or a dead letter is never given up on.
+  subscriptions.push(
+    await bus.consume({ stream: jobAdvisoryStream.name, durable: "dead-letter-mover" }, mover.handle),
+  );
+  subscriptions.push(
+    await bus.consume({ stream: jobDeadLetterStream.name, durable: "dead-letter-index" }, recorder.handle),
+  );
+  return subscriptions;
 }
 
 /** The three work-queue consumers, one per kind of work item (JetStream: one consumer per subject). */

@@ -35,7 +35,11 @@ export function followReportedPrices(options: ReportedPricesOptions): ReportedPr
       failing = false;
     } catch (error) {
       // Once per outage: the router being away is logged by every call that needs it.
-      if (!failing) options.logger.warn({ err: error }, "cannot read model prices from the router; keeping the last ones");
+      if (!failing)
+        options.logger.warn(
+          { err: error },
+          "cannot read model prices from the router; keeping the last ones",
+        );
       failing = true;
     }
   };

@@ -57,7 +57,9 @@ export class DiscoveredModelRouter {
   private finish(requested: string, resolution: ModelResolution): ModelResolution {
     // Configured routing hands endpoint aliases on as they are; the table knows their model.
     const name = resolution.model;
-    const model = this.discovered.model(this.table.resolveModel(name) ?? this.discovered.resolveName(name) ?? name);
+    const model = this.discovered.model(
+      this.table.resolveModel(name) ?? this.discovered.resolveName(name) ?? name,
+    );
     if (model === undefined) return resolution;
     if (this.table.resolveModel(model.model) === undefined) {
       // Scaled to zero, rolling out or failing: the model exists and may come back, so callers may retry.

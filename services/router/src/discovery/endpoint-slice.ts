@@ -30,7 +30,7 @@ export function readyAddresses(slice: V1EndpointSlice): SliceAddress[] {
   if (port === undefined) return [];
   const addresses: SliceAddress[] = [];
   for (const endpoint of slice.endpoints ?? []) {
-    if (endpoint.conditions?.terminating === true) continue;
+    if (endpoint.conditions?.ready === false || endpoint.conditions?.terminating === true) continue;
     // All addresses of one endpoint are the same Pod (kube-proxy uses only the first).
     const address = endpoint.addresses[0];
     if (address === undefined) continue;

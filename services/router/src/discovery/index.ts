@@ -1,9 +1,5 @@
 /** Kubernetes discovery: ModelDeployments and their EndpointSlices as endpoints and routing settings. */
-export {
-  type KubernetesDiscoveryConfig,
-  kubernetesDiscoveryEnv,
-  kubernetesDiscoverySchema,
-} from "./discovery-config.js";
+
 export { listWithDiscovered, withDiscoveredModels } from "./discovered-model-list.js";
 export { DiscoveredModelRouter, type ModelResolver } from "./discovered-model-router.js";
 export { DiscoveredRouting } from "./discovered-routing.js";
@@ -14,6 +10,11 @@ export {
   type StaticNames,
 } from "./discovered-state.js";
 export { DiscoveredStrategies, type StrategyFactory } from "./discovered-strategies.js";
+export {
+  type KubernetesDiscoveryConfig,
+  kubernetesDiscoveryEnv,
+  kubernetesDiscoverySchema,
+} from "./discovery-config.js";
 export { enginePortName, readyAddresses, serviceNameLabel } from "./endpoint-slice.js";
 export { KubernetesDiscovery } from "./kubernetes-discovery.js";
 export {

@@ -8,8 +8,8 @@ import {
   type V1EndpointSlice,
 } from "@kubernetes/client-node";
 import { ConfigError, type Logger } from "@strata/kit";
-import { type KubernetesDiscoveryConfig, watchedNamespace } from "./discovery-config.js";
 import { buildDiscoveredState, type DiscoveredState, type StaticNames } from "./discovered-state.js";
+import { type KubernetesDiscoveryConfig, watchedNamespace } from "./discovery-config.js";
 import {
   modelDeploymentGroup,
   modelDeploymentLabel,
@@ -51,14 +51,20 @@ export class KubernetesDiscovery {
     const objects = kubeconfig.makeApiClient(CustomObjectsApi);
     const discovery = kubeconfig.makeApiClient(DiscoveryV1Api);
     const common = { kubeconfig, retryMaxMs: config.retryMaxMs, onChange: () => this.schedule() };
-    const crd = { group: modelDeploymentGroup, version: modelDeploymentVersion, plural: modelDeploymentPlural };
+    const crd = {
+      group: modelDeploymentGroup,
+      version: modelDeploymentVersion,
+      plural: modelDeploymentPlural,
+    };
     this.modelDeployments = new ResourceWatch<KubernetesObject>({
       ...common,
       path: `/apis/${crd.group}/${crd.version}${where}/${crd.plural}`,
       list: () =>
         (namespace === undefined
           ? objects.listClusterCustomObject(crd)
-          : objects.listNamespacedCustomObject({ ...crd, namespace })) as Promise<KubernetesListObject<KubernetesObject>>,
+          : objects.listNamespacedCustomObject({ ...crd, namespace })) as Promise<
+          KubernetesListObject<KubernetesObject>
+        >,
       onError: (error, retryInMs) => this.watchFailed("modeldeployments.strata.dev", error, retryInMs),
     });
     const labelSelector = modelDeploymentLabel;
@@ -146,13 +152,16 @@ function loadKubeConfig(config: KubernetesDiscoveryConfig): KubeConfig {
 
 /** What a person should check, for the failures that have a usual cause. */
 function describeFailure(error: unknown, resource: string, namespace: string): string {
-  const status = (error as { code?: unknown; statusCode?: unknown }).code ?? (error as { statusCode?: unknown }).statusCode;
+  const status =
+    (error as { code?: unknown; statusCode?: unknown }).code ??
+    (error as { statusCode?: unknown }).statusCode;
   if (status === 404) {
     return resource.startsWith("modeldeployments")
       ? "the API server does not serve it; is the CRD installed (kubectl apply -f operator/crd/modeldeployment.yaml)?"
       : "the API server does not serve it";
   }
   if (status === 401) return "the API server refused the router's credentials";
-  if (status === 403) return `forbidden: the router's identity needs list and watch on ${resource} in ${namespace}`;
+  if (status === 403)
+    return `forbidden: the router's identity needs list and watch on ${resource} in ${namespace}`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -78,7 +78,11 @@ export async function startDiscovery(config: RouterConfig, deps: DiscoveryDeps):
   });
   const synced = await discovery.start();
   if (synced) logger.info({ endpoints: table.all().length }, "Kubernetes discovery synced");
-  else logger.error({ timeoutMs: config.kubernetes.initialSyncTimeoutMs }, "Kubernetes discovery not synced yet; not ready until it is");
+  else
+    logger.error(
+      { timeoutMs: config.kubernetes.initialSyncTimeoutMs },
+      "Kubernetes discovery not synced yet; not ready until it is",
+    );
   metrics.synced(() => discovery.synced);
   return {
     get synced() {
@@ -116,7 +120,9 @@ function staticNamesOf(config: RouterConfig, models: () => ModelResolver | undef
   return () => {
     const routing = models()?.config;
     const routingNames = new Set(
-      routing ? [...Object.keys(routing.aliases), ...Object.keys(routing.tiers), ...Object.keys(routing.routes)] : [],
+      routing
+        ? [...Object.keys(routing.aliases), ...Object.keys(routing.tiers), ...Object.keys(routing.routes)]
+        : [],
     );
     return { endpointNames, routingNames };
   };
