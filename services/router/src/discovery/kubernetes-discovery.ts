@@ -163,5 +163,19 @@ function describeFailure(error: unknown, resource: string, namespace: string): s
   if (status === 401) return "the API server refused the router's credentials";
   if (status === 403)
     return `forbidden: the router's identity needs list and watch on ${resource} in ${namespace}`;
+  if (status === 429) return "the API server asked to slow down (it may still be starting)";
+  if (typeof status === "number") return `the API server answered HTTP ${status}${statusMessage(error)}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The Status message of a failed API call; the client's own error text carries every header. */
+function statusMessage(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  try {
+    const status = typeof body === "string" ? JSON.parse(body) : body;
+    const message = (status as { message?: unknown } | undefined)?.message;
+    return typeof message === "string" && message !== "" ? `: ${message}` : "";
+  } catch {
+    return "";
+  }
 }

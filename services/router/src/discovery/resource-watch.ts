@@ -70,8 +70,14 @@ export class ResourceWatch<T extends KubernetesObject> {
 
   private async connect(): Promise<void> {
     this.failedSinceStart = false;
-    // Resolves after the list and the start of the watch, with list and connect errors already reported.
-    await this.informer.start();
+    try {
+      // Resolves after the list and the start of the watch, with list and connect errors already reported.
+      await this.informer.start();
+    } catch (error) {
+      // A few failures (no current cluster in the kubeconfig) are thrown rather than reported.
+      this.failed(error);
+      return;
+    }
     if (this.closed || this.failedSinceStart) return;
     this.failures = 0;
     if (!this.synced) {

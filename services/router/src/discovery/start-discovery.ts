@@ -58,16 +58,16 @@ export async function startDiscovery(config: RouterConfig, deps: DiscoveryDeps):
   const routing = new DiscoveredRouting();
   const metrics = createDiscoveryMetrics(deps.registry);
   let modelRouting: ModelResolver | undefined;
-  let lastProblems = "";
+  let reported = new Set<string>();
   const apply = (state: DiscoveredState) => {
     // Settings first: the table's listeners (strategies) read them when told of the new endpoints.
     routing.update(state);
     table.replace([...config.endpoints, ...state.endpoints]);
     metrics.endpoints.set(state.endpoints.length);
     metrics.models.set(state.models.size);
-    const problems = state.problems.join("\n");
-    if (problems !== lastProblems) for (const problem of state.problems) logger.warn({ problem }, problem);
-    lastProblems = problems;
+    // Each problem once while it lasts, not on every change of anything else.
+    for (const problem of state.problems) if (!reported.has(problem)) logger.warn({ problem }, problem);
+    reported = new Set(state.problems);
   };
   const staticNames = staticNamesOf(config, () => modelRouting);
   const discovery = new KubernetesDiscovery(config.kubernetes, {
