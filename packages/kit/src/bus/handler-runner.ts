@@ -37,6 +37,7 @@ export async function runHandler(
   const message: BusMessage = {
     subject: delivery.subject,
     data: delivery.data,
+    ...(delivery.decoded === undefined ? {} : { decoded: delivery.decoded }),
     headers: delivery.headers,
     deliveryCount: delivery.deliveryCount,
     streamSeq: delivery.streamSeq,

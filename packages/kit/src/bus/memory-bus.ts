@@ -48,6 +48,8 @@ class InProcessBus implements MemoryBus {
   readonly #consumers = new Map<string, Map<string, MemoryConsumer>>(); // stream -> durable -> state
   readonly #subscriptions = new Set<Subscription>();
   readonly #broadcastSubscribers = new Set<{ pattern: string; handler: BroadcastHandler }>();
+  /** Which stream captures a subject (null: none), remembered: publishing matches no patterns twice. */
+  readonly #captured = new Map<string, MemoryStream | null>();
   #closed = false;
 
   constructor(options: MemoryBusOptions) {
@@ -62,6 +64,7 @@ class InProcessBus implements MemoryBus {
         throw new Error(`stream ${spec.name}: subjects overlap with stream ${other.spec.name}`);
       }
     }
+    this.#captured.clear();
     const existing = this.#streams.get(spec.name);
     if (!existing) {
       this.#streams.set(spec.name, new MemoryStream(spec, this.#options.now ?? Date.now));
@@ -77,12 +80,12 @@ class InProcessBus implements MemoryBus {
 
   async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
     this.#assertOpen();
-    const stream = [...this.#streams.values()].find((candidate) => candidate.captures(subject));
+    const stream = this.#capturing(subject);
     if (!stream) throw new Error(`no stream captures subject "${subject}"`);
     const headers = injectTraceHeaders(options.headers ?? {});
     if (options.msgId !== undefined) headers[MSG_ID_HEADER] = options.msgId;
     // Copy so a caller reusing its buffer cannot change a stored message.
-    const stored = stream.store(subject, data.slice(), headers, options.msgId);
+    const stored = stream.store(subject, data.slice(), headers, options.msgId, options.decoded);
     if (!stored) return;
     for (const consumer of this.#consumers.get(stream.spec.name)!.values()) consumer.wake();
   }
@@ -192,8 +195,9 @@ class InProcessBus implements MemoryBus {
     const retention = stream.spec.retention ?? "limits";
     if (retention === "workqueue") stream.delete(seq);
     if (retention === "interest") {
-      const consumers = this.#consumers.get(stream.spec.name)!.values();
-      if ([...consumers].every((consumer) => consumer.isDoneWith(seq))) stream.delete(seq);
+      for (const consumer of this.#consumers.get(stream.spec.name)!.values())
+        if (!consumer.isDoneWith(seq)) return;
+      stream.delete(seq);
     }
   }
 
@@ -219,11 +223,27 @@ class InProcessBus implements MemoryBus {
       id: randomUUID(),
       now,
     });
-    const capturing = [...this.#streams.values()].find((candidate) => candidate.captures(subject));
+    const capturing = this.#capturing(subject);
     if (capturing?.store(subject, data, {})) {
       for (const waiting of this.#consumers.get(capturing.spec.name)!.values()) waiting.wake();
     }
     this.broadcast(subject, data);
+  }
+
+  #capturing(subject: string): MemoryStream | undefined {
+    let stream = this.#captured.get(subject);
+    if (stream === undefined) {
+      stream = null;
+      for (const candidate of this.#streams.values()) {
+        if (!candidate.captures(subject)) continue;
+        stream = candidate;
+        break;
+      }
+      // Subjects carry ids (tenants...): the memo is bounded, and cheap to rebuild.
+      if (this.#captured.size >= 10_000) this.#captured.clear();
+      this.#captured.set(subject, stream);
+    }
+    return stream ?? undefined;
   }
 
   #stream(name: string): MemoryStream {
@@ -242,6 +262,7 @@ function toBusMessage(consumer: MemoryConsumer, delivery: MemoryDelivery): BusMe
   return {
     subject: delivery.message.subject,
     data: delivery.message.data,
+    ...(delivery.message.decoded === undefined ? {} : { decoded: delivery.message.decoded }),
     headers: { ...delivery.message.headers },
     deliveryCount: delivery.deliveryCount,
     streamSeq: seq,

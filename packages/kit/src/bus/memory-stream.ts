@@ -7,6 +7,8 @@ export interface StoredMessage {
   data: Uint8Array;
   headers: Record<string, string>;
   storedAt: number;
+  /** What the publisher encoded into `data`, handed to consumers as it is (see PublishOptions.decoded). */
+  decoded?: unknown;
 }
 
 /** One in-process stream: ordered messages, msgId de-duplication, and JetStream-like limits. */
@@ -31,7 +33,13 @@ export class MemoryStream {
   }
 
   /** Returns the stored message, or undefined when `msgId` was seen inside the duplicate window. */
-  store(subject: string, data: Uint8Array, headers: Record<string, string>, msgId?: string) {
+  store(
+    subject: string,
+    data: Uint8Array,
+    headers: Record<string, string>,
+    msgId?: string,
+    decoded?: unknown,
+  ) {
     const now = this.#now();
     this.#forgetOldMsgIds(now);
     if (msgId !== undefined) {
@@ -39,6 +47,7 @@ export class MemoryStream {
       this.#recentMsgIds.set(msgId, now);
     }
     const message: StoredMessage = { seq: ++this.#lastSeq, subject, data, headers, storedAt: now };
+    if (decoded !== undefined) message.decoded = decoded;
     this.#messages.set(message.seq, message);
     this.#enforceLimits(now);
     return message;

@@ -7,6 +7,12 @@
 export interface BusMessage {
   subject: string;
   data: Uint8Array;
+  /**
+   * The publisher's object for `data` when the message never left the process (in-process bus and a
+   * publisher that passed PublishOptions.decoded); undefined otherwise, so decode `data` then.
+   * Read-only: every consumer of the message sees the same object.
+   */
+  decoded?: unknown;
   headers: Record<string, string>;
   /** 1 on the first delivery, 2 on the first redelivery, ... */
   deliveryCount: number;
@@ -53,6 +59,12 @@ export interface PublishOptions {
   /** De-duplication key: a second publish with the same id inside the stream's window is dropped. */
   msgId?: string;
   headers?: Record<string, string>;
+  /**
+   * The object `data` encodes. The in-process bus hands it to consumers as `BusMessage.decoded`, so
+   * they can skip decoding bytes that never left the process; NATS ignores it. It is shared, never
+   * copied: neither side may change it after publishing.
+   */
+  decoded?: unknown;
 }
 
 export type MessageHandler = (message: BusMessage) => Promise<void>;

@@ -18,13 +18,17 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       // Accepts plain init objects as well as messages, so handlers can return `{ field: value }`.
-      requestSerialize: (value) => Buffer.from(toBinary(method.input, create(method.input, value as never))),
+      requestSerialize: (value) => asBuffer(toBinary(method.input, create(method.input, value as never))),
       requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-      responseSerialize: (value) =>
-        Buffer.from(toBinary(method.output, create(method.output, value as never))),
+      responseSerialize: (value) => asBuffer(toBinary(method.output, create(method.output, value as never))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       originalName: method.name,
     };
   }
   return definition as ServiceDefinition;
+}
+
+/** The encoded bytes as a Buffer without copying them (toBinary hands over a fresh array). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -7,14 +7,20 @@ import { StrataError } from "../errors/strata-error.js";
  */
 export async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
-  const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    const stop = () => resolve({ done: true, value: undefined });
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-  });
+  // One listener for the whole call, waking whichever read is pending. (Racing every read against
+  // one long-lived "aborted" promise would leave a reaction on it per message: a leak on a stream
+  // that carries millions of them.)
+  let wake: ((result: IteratorResult<T>) => void) | undefined;
+  const stop = () => wake?.({ done: true, value: undefined });
+  signal.addEventListener("abort", stop, { once: true });
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      if (signal.aborted) return;
+      const next = await new Promise<IteratorResult<T>>((resolve, reject) => {
+        wake = resolve;
+        iterator.next().then(resolve, reject);
+      });
+      wake = undefined;
       if (next.done) return;
       yield next.value;
     }
@@ -23,6 +29,7 @@ export async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSi
     if (signal.aborted) return;
     throw error;
   } finally {
+    signal.removeEventListener("abort", stop);
     void iterator.return?.()?.catch(() => undefined);
   }
 }

@@ -57,17 +57,17 @@ export class CachePolicies {
     tenantId: string,
     directives: CacheDirectives | undefined,
   ): CachePlan | undefined {
-    if (directives?.mode === "off" || !isCacheable(request)) return undefined;
-    const tenant = this.tenant(tenantId);
-    const exact = this.exactAction(request, tenant.exact, directives);
-    const semantic = this.semanticAction(request, tenant.semantic, directives);
-    if (exact === "skip" && semantic === "skip") return undefined;
     const ttlSeconds = directives?.ttlSeconds;
     if (ttlSeconds !== undefined && ttlSeconds > this.config.exact.maxTtlSeconds)
       throw new StrataError(
         "invalid_request",
         `The ${cacheHeaders.ttl} header may be at most ${this.config.exact.maxTtlSeconds} seconds; got ${ttlSeconds}.`,
       );
+    if (directives?.mode === "off" || !isCacheable(request)) return undefined;
+    const tenant = this.tenant(tenantId);
+    const exact = this.exactAction(request, tenant.exact, directives);
+    const semantic = this.semanticAction(request, tenant.semantic, directives);
+    if (exact === "skip" && semantic === "skip") return undefined;
     return {
       exact,
       semantic,

@@ -22,15 +22,17 @@ export class UsageRecorder {
   record(event: UsageEventInit): void {
     const message = create(gatewayEventsV1.UsageEventSchema, event);
     const data = toBinary(gatewayEventsV1.UsageEventSchema, message);
-    const publishing = this.publish(usageSubject(message.tenantId), data, message.requestId);
+    const publishing = this.publish(usageSubject(message.tenantId), data, message);
     this.pending.add(publishing);
     void publishing.finally(() => this.pending.delete(publishing));
   }
 
-  private async publish(subject: string, data: Uint8Array, requestId: string): Promise<void> {
+  private async publish(subject: string, data: Uint8Array, event: gatewayEventsV1.UsageEvent): Promise<void> {
+    const { requestId } = event;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.bus.publish(subject, data, { msgId: requestId });
+        // In-process consumers (the ledger, on the embedded bus) get the event as it is, undecoded.
+        await this.bus.publish(subject, data, { msgId: requestId, decoded: event });
         return;
       } catch (error) {
         if (attempt >= retryDelaysMs.length) {

@@ -3,38 +3,15 @@
  * prompt is the text the engine will see (chat messages rendered with the engine's template, shared
  * through the kit; completions with the BOS the engine adds), so it is encoded as-is.
  *
- * A real vLLM fleet needs the served model's own tokenizer and chat template (for instance the
- * engine's POST /tokenize, or a local copy of its tokenizer.json), or the hashes will not match.
+ * A vLLM fleet needs the served model's own tokenizer instead (hf-tokenizer.ts, from its
+ * tokenizer.json), or the hashes will not match.
  */
 
 import { type ChatMessage, Tokenizer } from "@strata/engine-sim";
 import { renderChatTemplate } from "@strata/kit";
+import type { Tokenize, TokenSpans } from "./tokenize.js";
 
-/**
- * Tokenizes a prompt. `spans`, when present, lets the prompt block hasher tokenize a long prompt piece
- * by piece and remember the pieces, so a conversation's next turn tokenizes only its new text.
- */
-export interface Tokenize {
-  (prompt: string): readonly number[];
-  readonly spans?: TokenSpans;
-}
-
-export interface TokenSpans {
-  /**
-   * Appends the tokens of `text[from, to)` to `ids`, and to `ends` for each token the offset in `text`
-   * where tokenization may resume after it: its end, or, for a token the tokenizer cut out of a longer
-   * piece, that piece's end (resuming inside a piece would cut it differently). `from` must be such
-   * an offset of the whole text (the start, or an `ends` value of a final token).
-   */
-  encode(text: string, from: number, to: number, ids: number[], ends: number[]): void;
-  /**
-   * Tokens of a span that end at least this many characters before its end are the same tokens the
-   * whole text has, whatever follows the span: the tokenizer looks no further ahead than this.
-   */
-  readonly stableMarginChars: number;
-  /** Tokens the engine puts before the text (none: BOS is part of the rendered prompt). */
-  readonly leading: readonly number[];
-}
+export type { Tokenize, TokenSpans } from "./tokenize.js";
 
 export interface SimTokenizeOptions {
   /** Must equal the engines' --vocab-size. */
