@@ -19,7 +19,7 @@ import {
 } from "./k8s-state.js";
 
 const run = promisify(execFile);
-const crdPath = join(repoRoot, "operator", "crd", "modeldeployment.yaml");
+const crdPath = join(repoRoot, "charts", "strata", "crds", "modeldeployment.yaml");
 
 async function main(): Promise<void> {
   const running = await readClusterState();

@@ -62,6 +62,17 @@ export const operatorConfigSchema = z
         path: ["renewDeadlineSeconds"],
       })
       .prefault({}),
+    autoscaling: z
+      .object({
+        /** Off leaves spec.replicas to people, an HPA or KEDA; spec.autoscaling is then ignored. */
+        enabled: bool.default(true),
+        /** How often each autoscaled ModelDeployment's engines are read and its replicas decided. */
+        syncSeconds: seconds.default(5),
+        /** An engine slower than this to answer /metrics counts as busy for that round. */
+        scrapeTimeoutMs: z.coerce.number().int().positive().default(2_000),
+      })
+      .strict()
+      .prefault({}),
     /** Engine images used when a ModelDeployment names none (spec.engine.image). */
     images: z
       .object({
@@ -97,6 +108,9 @@ export const operatorEnvMapping: EnvMapping = {
   "leaderElection.leaseDurationSeconds": "STRATA_OPERATOR_LEASE_DURATION_SECONDS",
   "leaderElection.renewDeadlineSeconds": "STRATA_OPERATOR_RENEW_DEADLINE_SECONDS",
   "leaderElection.retryPeriodSeconds": "STRATA_OPERATOR_RETRY_PERIOD_SECONDS",
+  "autoscaling.enabled": "STRATA_OPERATOR_AUTOSCALING",
+  "autoscaling.syncSeconds": "STRATA_OPERATOR_AUTOSCALING_SYNC_SECONDS",
+  "autoscaling.scrapeTimeoutMs": "STRATA_OPERATOR_AUTOSCALING_SCRAPE_TIMEOUT_MS",
   "images.vllm": "STRATA_OPERATOR_VLLM_IMAGE",
   "images.tgi": "STRATA_OPERATOR_TGI_IMAGE",
   "images.sim": "STRATA_OPERATOR_SIM_IMAGE",

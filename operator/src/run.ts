@@ -9,6 +9,8 @@ import {
   redactConfig,
   startOpsServer,
 } from "@strata/kit";
+import { Autoscaler } from "./autoscaling/autoscaler.js";
+import { EngineMetricsLoadSource, type LoadSource } from "./autoscaling/load-source.js";
 import { type Clock, systemClock } from "./clock.js";
 import {
   defaultIdentity,
@@ -29,6 +31,8 @@ export interface RunDeps {
   logger?: Logger;
   registry?: Registry;
   clock?: Clock;
+  /** Where the autoscaler reads load; by default each ready engine's own /metrics. */
+  loadSource?: LoadSource;
 }
 
 export interface RunningOperator {
@@ -61,7 +65,9 @@ export async function run(input: OperatorConfigInput, deps: RunDeps = {}): Promi
     onResponse: (verb, code) => metrics.kubeRequests.inc({ verb, code: String(code) }),
   });
   lifecycle.add("kube client", () => client.close());
-  const leadership = new Leadership(config, { client, kubeConfig, logger, metrics, clock });
+  const loadSource =
+    deps.loadSource ?? new EngineMetricsLoadSource({ timeoutMs: config.autoscaling.scrapeTimeoutMs });
+  const leadership = new Leadership(config, { client, kubeConfig, logger, metrics, clock, loadSource });
   try {
     const ops = await startOpsServer({ ...config.ops, registries: [registry], logger });
     lifecycle.add("ops server", () => ops.close());
@@ -104,6 +110,7 @@ interface LeadershipDeps {
   logger: Logger;
   metrics: OperatorMetrics;
   clock: Clock;
+  loadSource: LoadSource;
 }
 
 /**
@@ -116,6 +123,7 @@ class Leadership {
   private controller: Controller | undefined;
   private transitions: Promise<void> = Promise.resolve();
   private stopDiscovery: () => void = () => {};
+  private autoscaler: Autoscaler | undefined;
 
   constructor(
     private readonly config: OperatorConfig,
@@ -200,6 +208,7 @@ class Leadership {
       await controller.start();
       this.controller = controller;
       this.stopDiscovery = () => discovery.stop();
+      this.autoscaler = this.startAutoscaler(controller, events);
     } catch (error) {
       discovery.stop();
       await controller.stop();
@@ -207,9 +216,30 @@ class Leadership {
     }
   }
 
+  private startAutoscaler(controller: Controller, events: EventRecorder): Autoscaler | undefined {
+    const settings = this.config.autoscaling;
+    if (!settings.enabled) return undefined;
+    const { client, logger, metrics, clock, loadSource } = this.deps;
+    const autoscaler = new Autoscaler({
+      modelDeployments: () => controller.modelDeployments.list(),
+      client,
+      events,
+      load: loadSource,
+      clock,
+      metrics,
+      logger,
+      intervalMs: settings.syncSeconds * 1000,
+    });
+    autoscaler.start();
+    return autoscaler;
+  }
+
   private async stopController(): Promise<void> {
     const controller = this.controller;
     this.controller = undefined;
+    const autoscaler = this.autoscaler;
+    this.autoscaler = undefined;
+    await autoscaler?.stop();
     this.stopDiscovery();
     await controller?.stop();
   }

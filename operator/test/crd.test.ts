@@ -5,6 +5,7 @@ import { eventually, findKubeBinaries, waitFor } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeClient } from "../src/kube/kube-client.js";
 import { resourceTypes } from "../src/kube/resource-types.js";
+import { modelDeploymentCrd } from "../src/model-deployment/crd.js";
 import { run } from "../src/run.js";
 import { createModelDeployment, eventsFor, getModelDeployment, getObject } from "./support/fixtures.js";
 import {
@@ -147,6 +148,11 @@ describe.skipIf(!binaries)("the ModelDeployment CRD on a real kube-apiserver", (
     );
     expect(stored.spec.serving).toBeUndefined();
     expect(stored.spec.resources).toEqual({ gpu: { count: 1, resourceName: "nvidia.com/gpu" } });
+    // The generated manifest reads back as exactly the schema it was generated from.
+    const crd = JSON.parse(
+      await expectOk(env.kubectl(["get", "crd", "modeldeployments.strata.dev", "-o", "json"])),
+    );
+    expect(crd.spec.versions).toEqual(modelDeploymentCrd.spec.versions);
   }, 120_000);
 
   it.each(invalid)(

@@ -32,7 +32,7 @@ if (!binaries) {
 
 const namespace = "models";
 const model = "sim-llama";
-const crdFile = fileURLToPath(new URL("../../operator/crd/modeldeployment.yaml", import.meta.url));
+const crdFile = fileURLToPath(new URL("../../charts/strata/crds/modeldeployment.yaml", import.meta.url));
 const mdPath = `/apis/strata.dev/v1alpha1/namespaces/${namespace}/modeldeployments/${model}`;
 const slicePath = (name: string) =>
   `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices/${name}`;

@@ -21,6 +21,8 @@ export interface Engine {
   usesGpus: boolean;
   healthPath: string;
   metricsPath: string;
+  /** The gauges of requests being generated and waiting for a slot, which the autoscaler reads. */
+  loadGauges: { running: string; waiting: string };
   /** Start-up budget when the spec gives none: long enough to download and load large weights. */
   defaultStartupSeconds: number;
   invocation(md: ModelDeployment): EngineInvocation;

@@ -15,6 +15,8 @@ export const simEngine: Engine = {
   usesGpus: false,
   healthPath: "/health",
   metricsPath: "/metrics",
+  // engine-sim exposes vLLM's gauges.
+  loadGauges: { running: "vllm:num_requests_running", waiting: "vllm:num_requests_waiting" },
   defaultStartupSeconds: 120,
   invocation(md: ModelDeployment) {
     const serving = md.spec.serving ?? {};

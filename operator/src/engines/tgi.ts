@@ -13,6 +13,7 @@ export const tgiEngine: Engine = {
   usesGpus: true,
   healthPath: "/health",
   metricsPath: "/metrics",
+  loadGauges: { running: "tgi_batch_current_size", waiting: "tgi_queue_size" },
   defaultStartupSeconds: 1800,
   invocation(md: ModelDeployment) {
     const serving = md.spec.serving ?? {};

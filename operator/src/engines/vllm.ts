@@ -14,6 +14,7 @@ export const vllmEngine: Engine = {
   usesGpus: true,
   healthPath: "/health",
   metricsPath: "/metrics",
+  loadGauges: { running: "vllm:num_requests_running", waiting: "vllm:num_requests_waiting" },
   defaultStartupSeconds: 1800,
   invocation(md: ModelDeployment) {
     const serving = md.spec.serving ?? {};

@@ -1,10 +1,5 @@
 import { Agent as HttpsAgent } from "node:https";
-import {
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  type KubeConfig,
-  RequestContext,
-} from "@kubernetes/client-node";
+import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { isNotFound, kubeApiErrorFrom } from "./kube-api-error.js";
 import type { KubeList, KubeObject } from "./kube-object.js";
 import { type ResourceType, resourcePath } from "./resource-types.js";
@@ -37,6 +32,13 @@ export class KubeClient {
   private readonly server: string;
   private sharedAgent: HttpsAgent | undefined;
   private readonly fieldManager: string;
+
+  /** A client for the cluster a kubeconfig document describes (tests and benchmarks get one as text). */
+  static fromKubeconfig(text: string, options: KubeClientOptions = {}): KubeClient {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(text);
+    return new KubeClient(kubeConfig, options);
+  }
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -116,13 +118,13 @@ export class KubeClient {
     namespace: string,
     name: string,
     patch: unknown,
-    subresource?: "status",
+    subresource?: "status" | "scale",
   ): Promise<T> {
     return this.request<T>("PATCH", resourcePath(type, namespace, name, subresource), {
       body: patch,
       contentType: "application/merge-patch+json",
       query: { fieldManager: this.fieldManager },
-      what: `patch ${type.kind} ${namespace}/${name}`,
+      what: `patch ${type.kind}${subresource ? `/${subresource}` : ""} ${namespace}/${name}`,
     });
   }
 

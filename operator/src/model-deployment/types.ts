@@ -1,81 +1,28 @@
+import type { TypeOf } from "../crd/schema-builder.js";
 import type { KubeObject } from "../kube/kube-object.js";
+import type {
+  autoscalingSchema,
+  conditionSchema,
+  endpointStatusSchema,
+  engineKindSchema,
+  envVarSchema,
+  modelDeploymentSpecSchema,
+  modelDeploymentStatusSchema,
+} from "./crd-schema.js";
 
 /**
- * ModelDeployment as stored (strata.dev/v1alpha1), mirroring operator/crd/modeldeployment.yaml. The API
- * server applies the schema's defaults before anything reads an object, but the reconciler still
- * defaults defensively: an object written before a default existed reads back without it.
+ * ModelDeployment as stored (strata.dev/v1alpha1), typed from the schema the CRD is generated from
+ * (crd-schema.ts), so the operator cannot read a field the API server does not keep. The API server
+ * applies the schema's defaults before anything reads an object, but the reconciler still defaults
+ * defensively: an object written before a default existed reads back without it.
  */
-export type EngineKind = "vllm" | "tgi" | "sim";
-
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: unknown;
-}
-
-export interface ModelDeploymentSpec {
-  model: { name: string; source: string; revision?: string; tokenizer?: string };
-  engine?: {
-    kind?: EngineKind;
-    image?: string;
-    args?: string[];
-    env?: EnvVar[];
-    startupTimeoutSeconds?: number;
-  };
-  serving?: {
-    maxModelLen?: number;
-    gpuMemoryUtilization?: number;
-    prefixCaching?: boolean;
-    quantization?: string;
-    dtype?: string;
-    tensorParallelSize?: number;
-  };
-  adapters?: Array<{ name: string; source: string }>;
-  resources?: {
-    gpu?: { count?: number; resourceName?: string; type?: string };
-    cpu?: string | number;
-    memory?: string | number;
-  };
-  nodeSelector?: Record<string, string>;
-  tolerations?: Array<Record<string, unknown>>;
-  affinity?: Record<string, unknown>;
-  cache?: {
-    existingClaim?: string;
-    storageClassName?: string;
-    size?: string | number;
-    accessMode?: string;
-    reclaimPolicy?: "Retain" | "Delete";
-  };
-  hubTokenSecretRef?: { name: string; key?: string };
-  replicas?: number;
-  autoscaling?: { minReplicas?: number; maxReplicas: number; scaleToZero?: boolean };
-  routing?: Record<string, unknown>;
-}
-
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-  lastTransitionTime?: string;
-}
-
-export interface EndpointStatus {
-  name: string;
-  url: string;
-  ready: boolean;
-}
-
-export interface ModelDeploymentStatus {
-  observedGeneration?: number;
-  replicas?: number;
-  readyReplicas?: number;
-  readyText?: string;
-  selector?: string;
-  endpoints?: EndpointStatus[];
-  conditions?: Condition[];
-}
+export type EngineKind = TypeOf<typeof engineKindSchema>;
+export type EnvVar = TypeOf<typeof envVarSchema>;
+export type ModelDeploymentSpec = TypeOf<typeof modelDeploymentSpecSchema>;
+export type AutoscalingSpec = TypeOf<typeof autoscalingSchema>;
+export type Condition = TypeOf<typeof conditionSchema>;
+export type EndpointStatus = TypeOf<typeof endpointStatusSchema>;
+export type ModelDeploymentStatus = TypeOf<typeof modelDeploymentStatusSchema>;
 
 export interface ModelDeployment extends KubeObject {
   spec: ModelDeploymentSpec;

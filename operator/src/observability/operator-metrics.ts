@@ -8,6 +8,10 @@ export interface OperatorMetrics {
   leader: Gauge;
   kubeRequests: Counter<"verb" | "code">;
   watchEvents: Counter<"kind" | "type">;
+  autoscaleDecisions: Counter<"direction">;
+  autoscaleLoad: Gauge<"namespace" | "name">;
+  autoscaleDesiredReplicas: Gauge<"namespace" | "name">;
+  loadReadErrors: Counter;
 }
 
 export function createOperatorMetrics(registry: Registry): OperatorMetrics {
@@ -51,6 +55,29 @@ export function createOperatorMetrics(registry: Registry): OperatorMetrics {
       name: "strata_operator_watch_events_total",
       help: "Watch events received, by kind and event type.",
       labelNames: ["kind", "type"],
+      registers,
+    }),
+    autoscaleDecisions: new Counter({
+      name: "strata_operator_autoscale_decisions_total",
+      help: "Replica changes the autoscaler wrote, by direction (up, down, to_zero, from_zero).",
+      labelNames: ["direction"],
+      registers,
+    }),
+    autoscaleLoad: new Gauge({
+      name: "strata_operator_autoscale_load_requests",
+      help: "Requests in flight or waiting on a ModelDeployment's engines, averaged over its window.",
+      labelNames: ["namespace", "name"],
+      registers,
+    }),
+    autoscaleDesiredReplicas: new Gauge({
+      name: "strata_operator_autoscale_desired_replicas",
+      help: "Replicas the autoscaler wants for a ModelDeployment after stabilisation.",
+      labelNames: ["namespace", "name"],
+      registers,
+    }),
+    loadReadErrors: new Counter({
+      name: "strata_operator_autoscale_load_read_errors_total",
+      help: "Engine /metrics reads that failed or lacked the load gauges (the replica counts as busy).",
       registers,
     }),
   };

@@ -96,6 +96,11 @@ export class Controller {
     this.options.logger.info("controller stopped");
   }
 
+  /** The ModelDeployments as last seen (the autoscaler reads them without asking the API server). */
+  get modelDeployments(): Caches["modelDeployments"] {
+    return this.caches.modelDeployments;
+  }
+
   enqueue(key: string): void {
     this.queue.add(key);
   }

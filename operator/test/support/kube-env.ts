@@ -6,9 +6,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import { type KubeApiServerHandle, kubeToolsDir, startKubeApiServer } from "@strata/kit/testing";
+import { crdManifestPath } from "../../src/crd/crd-manifest.js";
 import { KubeClient } from "../../src/kube/kube-client.js";
 
-export const crdPath = fileURLToPath(new URL("../../crd/modeldeployment.yaml", import.meta.url));
+/** The CRD as `pnpm crd:gen` generates it into the chart: the tests install exactly what users install. */
+export const crdPath = crdManifestPath;
 export const examplesDir = fileURLToPath(new URL("../../../deploy/examples", import.meta.url));
 export const operatorManifest = fileURLToPath(
   new URL("../../../deploy/operator/operator.yaml", import.meta.url),

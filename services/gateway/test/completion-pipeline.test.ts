@@ -114,7 +114,11 @@ function harness(answer: () => UpstreamAnswer | Promise<never>) {
 function call(extra: Partial<CompletionCall["request"]> = {}): CompletionCall {
   return {
     operation: "chat.completions",
-    request: { model: "best", messages: [{ role: "user", content: "hi" }], ...extra } as CompletionCall["request"],
+    request: {
+      model: "best",
+      messages: [{ role: "user", content: "hi" }],
+      ...extra,
+    } as CompletionCall["request"],
     auth: { tenantId: "t1", apiKeyId: "k1" } as CompletionCall["auth"],
     requestId: "req_test",
     signal: new AbortController().signal,
@@ -122,6 +126,9 @@ function call(extra: Partial<CompletionCall["request"]> = {}): CompletionCall {
     headers: {},
   };
 }
+
+/** Bookkeeping (cache store, settle, usage) runs right after a JSON answer has been handed over. */
+const afterAnswer = () => new Promise((resolve) => setImmediate(resolve));
 
 async function drain(events: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -141,6 +148,7 @@ describe("CompletionPipeline", () => {
     const run = harness(() => ({ kind: "json", status: 200, body: Buffer.from(JSON.stringify(usageJson)) }));
     const request = call();
     const result = await run.pipeline.execute(request);
+    await afterAnswer();
     expect(result.kind).toBe("json");
     expect(result.headers).toBe(request.headers);
     expect(result.headers).toEqual({

@@ -1,13 +1,12 @@
 import { z } from "zod";
-import { kubernetesDiscoveryEnv, kubernetesDiscoverySchema } from "./discovery/discovery-config.js";
+import { port, positiveMs } from "./config-values.js";
+import { kubernetesDiscoverySchema } from "./discovery/discovery-config.js";
 import { outlierDetectionSchema } from "./endpoints/outlier-config.js";
 import { kvEventsEndpointSchema, kvEventsRouterSchema } from "./kv-events/config.js";
 import { modelRoutingConfigSchema } from "./models/index.js";
 import { inTreeStrategies } from "./scoring/strategy-registry.js";
 import { natsUrlSchema, syncConfigSchema } from "./sync/sync-config.js";
 
-const port = z.coerce.number().int().min(0).max(65_535);
-const positiveMs = z.coerce.number().int().positive();
 const count = z.coerce.number().int().min(1);
 const weight = z.coerce.number().min(0);
 
@@ -251,6 +250,7 @@ export const routerEnvMapping = {
   modelsFile: "ROUTER_MODELS_FILE",
   "kvEvents.blockSize": "ROUTER_KV_BLOCK_SIZE",
   "kvEvents.hashSeed": "ROUTER_KV_HASH_SEED",
+  "kvEvents.hashAlgorithm": "ROUTER_KV_HASH_ALGORITHM",
   "outlierDetection.enabled": "ROUTER_OUTLIER_DETECTION_ENABLED",
   "outlierDetection.consecutiveFailures": "ROUTER_OUTLIER_CONSECUTIVE_FAILURES",
   "outlierDetection.baseEjectionMs": "ROUTER_OUTLIER_BASE_EJECTION_MS",
@@ -265,6 +265,10 @@ export const routerEnvMapping = {
   "sync.flushIntervalMs": "ROUTER_SYNC_FLUSH_INTERVAL_MS",
   "sync.maxBatch": "ROUTER_SYNC_MAX_BATCH",
   "sync.maxPromptChars": "ROUTER_SYNC_MAX_PROMPT_CHARS",
-  ...kubernetesDiscoveryEnv,
+  "kubernetes.enabled": "ROUTER_KUBERNETES_ENABLED",
+  "kubernetes.namespace": "ROUTER_KUBERNETES_NAMESPACE",
+  "kubernetes.kubeconfig": "ROUTER_KUBERNETES_KUBECONFIG",
+  "kubernetes.initialSyncTimeoutMs": "ROUTER_KUBERNETES_INITIAL_SYNC_TIMEOUT_MS",
+  "kubernetes.retryMaxMs": "ROUTER_KUBERNETES_RETRY_MAX_MS",
   logLevel: "ROUTER_LOG_LEVEL",
 } as const satisfies Record<string, string>;

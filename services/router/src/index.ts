@@ -9,6 +9,7 @@ export {
   routerEnvMapping,
 } from "./config.js";
 export { loadRouterConfig } from "./config-source.js";
+export { type MetricSample, parseMetricsText } from "./engine-metrics/metrics-text.js";
 export {
   BlockIndex,
   createPrecise,

@@ -13,20 +13,24 @@ import {
 import { routerV1 } from "@strata/proto";
 import { type Clock, systemClock } from "./clock.js";
 import { type RouterConfig, type RouterConfigInput, routerConfigSchema } from "./config.js";
-import { startDiscovery } from "./discovery/index.js";
-import { EndpointTable, type EndpointTransitionListener } from "./endpoints/endpoint-table.js";
+import { type Discovery, startDiscovery } from "./discovery/index.js";
+import { EndpointTable } from "./endpoints/endpoint-table.js";
 import { EngineProbe } from "./endpoints/engine-probe.js";
+import { followEndpointChanges } from "./endpoints/follow-endpoint-changes.js";
 import { HealthChecker } from "./endpoints/health-checker.js";
+import { startInFlightSweeper } from "./endpoints/in-flight-sweeper.js";
 import { InFlightTracker } from "./endpoints/in-flight-tracker.js";
-import { createKvEventsRuntime } from "./kv-events/kv-events-runtime.js";
+import { OutlierDetector } from "./endpoints/outlier-detector.js";
+import { createKvEventsRuntime, type KvEventsRuntime } from "./kv-events/kv-events-runtime.js";
 import { startModelRouting } from "./models/index.js";
+import { logEndpointTransition, reportEjection } from "./observability/endpoint-events.js";
 import { registerKvEventsMetrics } from "./observability/kv-events-metrics.js";
 import { createRouterMetrics, type RouterMetrics } from "./observability/router-metrics.js";
-import { Router } from "./routing/router.js";
+import { warnPreciseWithoutEvents } from "./routing/precise-without-events.js";
+import { Router, type RouterCalls } from "./routing/router.js";
 import { routerServiceImpl } from "./routing/router-grpc.js";
-import { createOutlierDetector, followEndpointChanges, warnPreciseWithoutEvents } from "./run-parts.js";
 import { defaultStrategyDeps } from "./scoring/strategy-registry.js";
-import { StrategySelector } from "./scoring/strategy-selector.js";
+import { StrategySelector, type StrategySource } from "./scoring/strategy-selector.js";
 import { routerSyncTarget, startRouterSync } from "./sync/index.js";
 
 export interface RunDeps {
@@ -43,51 +47,49 @@ export interface RunningRouter {
   close(): Promise<void>;
 }
 
-/** Sweeping more often than this buys nothing: the timeout it enforces is minutes long. */
-const maxSweepIntervalMs = 60_000;
+/** What every start-up step may use; each registers what it starts with `lifecycle`. */
+interface Boot {
+  config: RouterConfig;
+  logger: Logger;
+  registry: Registry;
+  lifecycle: Lifecycle;
+}
 
 /**
  * Boots the router in-process: endpoints, a first round of health checks (so the first Route already
  * sees live engines), then the gRPC and ops servers. Tests and the local runner call this; main.ts
- * adds only config loading and signal handling.
+ * adds only config loading and signal handling. Shutdown runs in reverse order of start: the gRPC
+ * server first, then the endpoint list's followers are detached (discovery runs until last, and a
+ * change it makes must not reopen what was closed), then each component.
  */
 export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise<RunningRouter> {
   const config: RouterConfig = parseConfig(routerConfigSchema, input);
   const logger = deps.logger ?? createLogger({ service: "router", level: config.logLevel });
-  const registry = deps.registry ?? createMetricsRegistry("router");
-  const lifecycle = new Lifecycle(logger);
+  const boot: Boot = {
+    config,
+    logger,
+    registry: deps.registry ?? createMetricsRegistry("router"),
+    lifecycle: new Lifecycle(logger),
+  };
+  const { registry, lifecycle } = boot;
+  const clock = deps.clock ?? systemClock;
   let ready = false;
   try {
     logger.info({ config: redactConfig(config) }, "starting router");
-    const table = new EndpointTable(config.endpoints, config.health, logTransition(logger));
+    const table = new EndpointTable(config.endpoints, config.health, logEndpointTransition(logger));
     // ModelDeployments' endpoints join the table before anything reads it (KV events, model routing).
     const discovery = await startDiscovery(config, { table, registry, logger });
     lifecycle.add("Kubernetes discovery", () => discovery.close());
-    const clock = deps.clock ?? systemClock;
     const inFlight = new InFlightTracker(config.inFlight.timeoutMs, clock);
-    const outliers = createOutlierDetector(config, table, clock, logger, () => metrics);
-    const metrics: RouterMetrics = createRouterMetrics(registry, { table, inFlight, outliers });
-    const kv = createKvEventsRuntime(config.kvEvents, logger);
-    lifecycle.add("KV-event subscriptions", () => kv.pool.close());
-    await kv.pool.sync(table.all().map((endpoint) => endpoint.config));
-    registerKvEventsMetrics(registry, kv);
-    warnPreciseWithoutEvents(config, table, logger);
-    const strategyDeps = { ...defaultStrategyDeps, precise: kv.precise };
-    const strategies = discovery.strategies(
-      new StrategySelector(config.routing, { weights: config.weights }, strategyDeps),
-      strategyDeps,
-    );
-    // Throws a ConfigError naming `models.` paths when tiers point at models no endpoint serves.
-    const { models, watch } = startModelRouting(config, {
-      isServed: (name) =>
-        table.resolveModel(name) !== undefined ||
-        table.adapterBase(name) !== undefined ||
-        discovery.serves(name),
-      logger,
-      reloads: metrics.modelReloads,
+    const outliers = new OutlierDetector(config.outlierDetection, {
+      table,
+      clock,
+      onEjected: (ejection) => reportEjection(ejection, metrics, logger),
     });
-    lifecycle.add("model router", () => models.close());
-    if (watch) lifecycle.add("model routing file watch", () => watch.close());
+    const metrics = createRouterMetrics(registry, { table, inFlight, outliers });
+    const kv = await startKvEvents(boot, table);
+    const strategies = selectStrategies(config, discovery, kv);
+    const models = startModels(boot, table, discovery, metrics);
     const target = routerSyncTarget({ table, inFlight, strategies });
     const sync = startRouterSync(config, { bus: deps.bus, target, registry, logger });
     if (sync) lifecycle.add("router sync", () => sync.close());
@@ -95,69 +97,95 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
       table,
       inFlight,
       strategies,
-      models: discovery.models(models),
+      models,
       metrics,
       logger,
       outliers,
       listener: sync?.sync,
     });
+    warnPreciseWithoutEvents(strategies, table, logger);
 
-    const ops = await startOpsServer({
-      port: config.ops.port,
-      registries: [registry],
-      readiness: () => ready && discovery.synced,
-      logger,
-    });
+    const readiness = () => ready && discovery.synced;
+    const ops = await startOpsServer({ port: config.ops.port, registries: [registry], readiness, logger });
     lifecycle.add("ops server", () => ops.close());
-    const probe = new EngineProbe(config.health.timeoutMs);
-    lifecycle.add("engine probe", () => probe.close());
-    const checker = new HealthChecker({ table, probe: probe.probe, logger });
-    lifecycle.add("health checker", () => checker.close());
-    const sweeper = startSweeper(inFlight, config.inFlight.timeoutMs, logger);
-    lifecycle.add("in-flight sweeper", () => clearInterval(sweeper));
-    await checker.start();
-    followEndpointChanges({ table, checker, router, outliers, kv, logger });
-    // Endpoints discovered while the first health checks ran reach the listeners registered just now.
+    const checker = await startHealthChecks(boot, table);
+    lifecycle.add("in-flight sweeper", startInFlightSweeper(inFlight, config.inFlight.timeoutMs, logger));
+    const stopFollowing = followEndpointChanges({ table, checker, router, outliers, kv, logger });
+    lifecycle.add("endpoint-change followers", stopFollowing);
+    // Endpoints discovered while the first health checks ran reach the followers registered just now.
     discovery.resync();
-
-    const grpc = new GrpcServer({ logger, registry }).add(
-      routerV1.RouterService,
-      routerServiceImpl(discovery.service(router), metrics, logger),
-    );
-    lifecycle.add("gRPC server", () => grpc.close());
-    const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);
+    const grpcPort = await serveGrpc(boot, discovery.service(router), metrics);
     ready = true;
-    logger.info({ grpcPort, opsPort: ops.port, endpoints: config.endpoints.length }, "router listening");
-    return {
-      grpcPort,
-      opsPort: ops.port,
-      close: () => {
-        ready = false;
-        return lifecycle.close();
-      },
+    logger.info({ grpcPort, opsPort: ops.port, endpoints: table.all().length }, "router listening");
+    const close = () => {
+      ready = false;
+      return lifecycle.close();
     };
+    return { grpcPort, opsPort: ops.port, close };
   } catch (error) {
     await lifecycle.close();
     throw error;
   }
 }
 
-function startSweeper(inFlight: InFlightTracker, timeoutMs: number, logger: Logger): NodeJS.Timeout {
-  const timer = setInterval(
-    () => {
-      const swept = inFlight.sweep();
-      if (swept > 0) logger.warn({ swept, timeoutMs }, "dropped in-flight requests never reported back");
-    },
-    Math.min(timeoutMs, maxSweepIntervalMs),
-  );
-  timer.unref();
-  return timer;
+/** Precise routing's block index, fed by one subscription per endpoint that publishes KV events. */
+async function startKvEvents({ config, logger, registry, lifecycle }: Boot, table: EndpointTable) {
+  const kv = createKvEventsRuntime(config.kvEvents, logger);
+  lifecycle.add("KV-event subscriptions", () => kv.pool.close());
+  await kv.pool.sync(table.all().map((endpoint) => endpoint.config));
+  registerKvEventsMetrics(registry, kv);
+  return kv;
 }
 
-function logTransition(logger: Logger): EndpointTransitionListener {
-  return (endpoint, from, to, reason) => {
-    const fields = { endpoint: endpoint.id, model: endpoint.model, from, to, reason };
-    if (to === "unhealthy") logger.warn(fields, "endpoint unhealthy");
-    else logger.info(fields, `endpoint ${to}`);
-  };
+/** Each model's replica strategy: configured, else its ModelDeployment's, else the default. */
+function selectStrategies(config: RouterConfig, discovery: Discovery, kv: KvEventsRuntime): StrategySource {
+  const strategyDeps = { ...defaultStrategyDeps, precise: kv.precise };
+  const configured = new StrategySelector(config.routing, { weights: config.weights }, strategyDeps);
+  return discovery.strategies(configured, strategyDeps);
+}
+
+/**
+ * Model routing (aliases, tiers, routes), from the configuration or its own watched file. Throws a
+ * ConfigError naming `models.` paths when tiers point at models no endpoint serves.
+ */
+function startModels(
+  { config, logger, lifecycle }: Boot,
+  table: EndpointTable,
+  discovery: Discovery,
+  metrics: RouterMetrics,
+): ReturnType<Discovery["models"]> {
+  const { models, watch } = startModelRouting(config, {
+    isServed: (name) =>
+      table.resolveModel(name) !== undefined ||
+      table.adapterBase(name) !== undefined ||
+      discovery.serves(name),
+    logger,
+    reloads: metrics.modelReloads,
+  });
+  lifecycle.add("model router", () => models.close());
+  if (watch) lifecycle.add("model routing file watch", () => watch.close());
+  return discovery.models(models);
+}
+
+/** Probes every endpoint once and waits for that round, then keeps checking in the background. */
+async function startHealthChecks({ config, logger, lifecycle }: Boot, table: EndpointTable) {
+  const probe = new EngineProbe(config.health.timeoutMs);
+  lifecycle.add("engine probe", () => probe.close());
+  const checker = new HealthChecker({ table, probe: probe.probe, logger });
+  lifecycle.add("health checker", () => checker.close());
+  await checker.start();
+  return checker;
+}
+
+async function serveGrpc(
+  { config, logger, registry, lifecycle }: Boot,
+  router: RouterCalls,
+  metrics: RouterMetrics,
+) {
+  const grpc = new GrpcServer({ logger, registry }).add(
+    routerV1.RouterService,
+    routerServiceImpl(router, metrics, logger),
+  );
+  lifecycle.add("gRPC server", () => grpc.close());
+  return grpc.listen(config.grpc.host, config.grpc.port);
 }

@@ -1,21 +1,11 @@
-import { ConfigError } from "@strata/kit";
 import { describe, expect, it } from "vitest";
 import { loadRouterConfig } from "../src/config-source.js";
+import { configProblems } from "./support/config-problems.js";
 
 const endpoints = JSON.stringify([
   { id: "a", url: "http://10.0.0.7:8000", model: "llama", aliases: ["default"] },
   { id: "b", url: "http://10.0.0.8:80", model: "qwen", api: "tgi" },
 ]);
-
-function problems(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadRouterConfig", () => {
   it("applies defaults and reads endpoints from ROUTER_ENDPOINTS", () => {
@@ -52,7 +42,7 @@ describe("loadRouterConfig", () => {
 
   it("names the variable and index of a bad endpoint URL", () => {
     const bad = JSON.stringify([{ id: "a", url: "ftp://x", model: "m" }]);
-    expect(problems(() => loadRouterConfig({ ROUTER_ENDPOINTS: bad }))).toEqual([
+    expect(configProblems(() => loadRouterConfig({ ROUTER_ENDPOINTS: bad }))).toEqual([
       "ROUTER_ENDPOINTS[0].url (endpoints.0.url): must be an http(s) URL",
     ]);
   });
@@ -62,7 +52,7 @@ describe("loadRouterConfig", () => {
       { id: "a", url: "http://x:1", model: "m" },
       { id: "a", url: "http://y:1", model: "m" },
     ]);
-    expect(problems(() => loadRouterConfig({ ROUTER_ENDPOINTS: duplicate }))).toEqual([
+    expect(configProblems(() => loadRouterConfig({ ROUTER_ENDPOINTS: duplicate }))).toEqual([
       'ROUTER_ENDPOINTS[1].id (endpoints.1.id): duplicate endpoint id "a"',
     ]);
   });
@@ -72,21 +62,37 @@ describe("loadRouterConfig", () => {
       { id: "a", url: "http://x:1", model: "m1", aliases: ["default"] },
       { id: "b", url: "http://y:1", model: "m2", aliases: ["default"] },
     ]);
-    expect(problems(() => loadRouterConfig({ ROUTER_ENDPOINTS: ambiguous }))[0]).toContain(
+    expect(configProblems(() => loadRouterConfig({ ROUTER_ENDPOINTS: ambiguous }))[0]).toContain(
       'alias "default" names more than one model',
     );
   });
 
   it("rejects invalid JSON, unknown fields and bad numbers, naming the setting", () => {
-    expect(problems(() => loadRouterConfig({ ROUTER_ENDPOINTS: "[{" }))[0]).toMatch(
+    expect(configProblems(() => loadRouterConfig({ ROUTER_ENDPOINTS: "[{" }))[0]).toMatch(
       /^ROUTER_ENDPOINTS \(endpoints\): not valid JSON/,
     );
     const extra = JSON.stringify([{ id: "a", url: "http://x:1", model: "m", weight: 3 }]);
-    expect(problems(() => loadRouterConfig({ ROUTER_ENDPOINTS: extra }))[0]).toMatch(
+    expect(configProblems(() => loadRouterConfig({ ROUTER_ENDPOINTS: extra }))[0]).toMatch(
       /^ROUTER_ENDPOINTS\[0\] .*weight/,
     );
-    expect(problems(() => loadRouterConfig({ ROUTER_GRPC_PORT: "70000" }))[0]).toMatch(
+    expect(configProblems(() => loadRouterConfig({ ROUTER_GRPC_PORT: "70000" }))[0]).toMatch(
       /^ROUTER_GRPC_PORT \(grpc.port\)/,
+    );
+  });
+
+  it("reads switches the same way in every section, naming a bad one", () => {
+    const config = loadRouterConfig({
+      ROUTER_OUTLIER_DETECTION_ENABLED: "Off",
+      ROUTER_SYNC_ENABLED: "no",
+      ROUTER_KUBERNETES_ENABLED: "false",
+    });
+    expect([config.outlierDetection.enabled, config.sync.enabled, config.kubernetes.enabled]).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    expect(configProblems(() => loadRouterConfig({ ROUTER_OUTLIER_DETECTION_ENABLED: "sometimes" }))).toEqual(
+      ["ROUTER_OUTLIER_DETECTION_ENABLED (outlierDetection.enabled): must be true or false"],
     );
   });
 
@@ -107,10 +113,10 @@ describe("loadRouterConfig", () => {
 
   it("names the file when its content is wrong", () => {
     const read = () => JSON.stringify([{ id: "a", url: "not a url", model: "m" }]);
-    expect(problems(() => loadRouterConfig({ ROUTER_CONFIG_FILE: "/x.json" }, read))[0]).toMatch(
+    expect(configProblems(() => loadRouterConfig({ ROUTER_CONFIG_FILE: "/x.json" }, read))[0]).toMatch(
       /^ROUTER_CONFIG_FILE\[0\]\.url/,
     );
-    expect(problems(() => loadRouterConfig({ ROUTER_CONFIG_FILE: "/x.json" }, () => "{"))[0]).toMatch(
+    expect(configProblems(() => loadRouterConfig({ ROUTER_CONFIG_FILE: "/x.json" }, () => "{"))[0]).toMatch(
       /^ROUTER_CONFIG_FILE \(\/x.json\): cannot read JSON/,
     );
   });

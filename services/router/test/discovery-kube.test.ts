@@ -24,7 +24,7 @@ const binaries = await findKubeBinaries();
 if (!binaries)
   console.warn("kube-apiserver/etcd not built (run scripts/install-kube-tools.sh): skipping discovery tests");
 
-const crdFile = fileURLToPath(new URL("../../../operator/crd/modeldeployment.yaml", import.meta.url));
+const crdFile = fileURLToPath(new URL("../../../charts/strata/crds/modeldeployment.yaml", import.meta.url));
 const hostAddress = Object.values(networkInterfaces())
   .flat()
   .filter((entry) => entry !== undefined && !entry.internal && !entry.address.startsWith("fe80:"))

@@ -143,6 +143,21 @@ describe("discovered endpoints", () => {
     ]);
   });
 
+  it("skips an address that makes no usable URL, keeping the model's other replicas", () => {
+    const state = buildDiscoveredState(
+      [md("sim", { model: { name: "sim", source: "hf://a/b" } })],
+      [
+        slice("sim", 8000, [{ ip: "bad host" }], { addressType: "FQDN", name: "sim-fqdn" }),
+        slice("sim", 8000, [{ ip: "10.0.0.9", pod: "sim-1" }], { name: "sim-ipv4" }),
+      ],
+      noStatic,
+    );
+    expect(state.endpoints.map(({ id }) => id)).toEqual(["team-a/sim/sim-1"]);
+    expect(state.problems).toEqual([
+      expect.stringMatching(/^ModelDeployment team-a\/sim: address http:\/\/bad host:8000 ignored \(/),
+    ]);
+  });
+
   it("drops deployments being deleted, and reports unreadable ones", () => {
     const state = buildDiscoveredState(
       [

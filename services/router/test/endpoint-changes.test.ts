@@ -8,15 +8,15 @@ import { silentLogger } from "@strata/kit";
 import { waitFor } from "@strata/kit/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { EndpointTable } from "../src/endpoints/endpoint-table.js";
+import { followEndpointChanges } from "../src/endpoints/follow-endpoint-changes.js";
 import { HealthChecker } from "../src/endpoints/health-checker.js";
 import { outlierDetectionSchema } from "../src/endpoints/outlier-config.js";
 import { OutlierDetector } from "../src/endpoints/outlier-detector.js";
 import { kvEventsRouterSchema } from "../src/kv-events/config.js";
 import { createKvEventsRuntime, type KvEventsRuntime } from "../src/kv-events/kv-events-runtime.js";
-import { followEndpointChanges } from "../src/run-parts.js";
 import { endpoint, ManualClock, testPolicy } from "./support/router-fixture.js";
 
-const within = { timeoutMs: 5_000, intervalMs: 10 };
+const within = { timeoutMs: 15_000, intervalMs: 10 };
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
@@ -32,9 +32,20 @@ async function publishingEngine(): Promise<EngineSim> {
     randomOutputMaxTokens: 1,
     kvEvents: true,
     kvEventsEndpoint: "tcp://127.0.0.1:0",
+    kvEventsReplayEndpoint: "tcp://127.0.0.1:0",
   });
   closers.push(() => sim.close());
   return sim;
+}
+
+async function complete(sim: EngineSim, prompt: string): Promise<void> {
+  const response = await fetch(`${sim.url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ prompt, max_tokens: 1 }),
+  });
+  expect(response.status).toBe(200);
+  await response.text();
 }
 
 function setup() {
@@ -53,7 +64,7 @@ function setup() {
   const kv: KvEventsRuntime = createKvEventsRuntime(kvEventsRouterSchema.parse({}), silentLogger());
   closers.push(() => kv.pool.close());
   const outliers = new OutlierDetector(outlierDetectionSchema.parse({}), { table, clock: new ManualClock() });
-  followEndpointChanges({
+  const stop = followEndpointChanges({
     table,
     checker,
     router: { endpointsChanged: () => strategyUpdates++ },
@@ -61,7 +72,7 @@ function setup() {
     kv,
     logger: silentLogger(),
   });
-  return { table, probed, kv, strategyUpdates: () => strategyUpdates };
+  return { table, probed, kv, stop, strategyUpdates: () => strategyUpdates };
 }
 
 describe("following endpoint changes", () => {
@@ -70,23 +81,25 @@ describe("following endpoint changes", () => {
     const { table, probed, kv, strategyUpdates } = setup();
     const withEvents = endpoint("sim", "sim-llama", {
       url: sim.url,
-      kvEvents: { endpoint: `tcp://127.0.0.1:${sim.kvEvents!.port}`, topic: "" },
+      kvEvents: {
+        endpoint: `tcp://127.0.0.1:${sim.kvEvents!.port}`,
+        replayEndpoint: `tcp://127.0.0.1:${sim.kvEvents!.replayPort}`,
+        topic: "",
+      },
     });
     table.replace([withEvents, endpoint("plain", "sim-llama")]);
     expect(strategyUpdates()).toBe(1);
     await waitFor(() => probed.includes("sim") && probed.includes("plain"), within);
     await waitFor(() => kv.pool.get("sim")?.connected === true, within);
     expect(kv.pool.get("plain")).toBeUndefined();
-    // Give the subscription a moment to be registered at the publisher before it publishes.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const response = await fetch(`${sim.url}/v1/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ prompt: "word ".repeat(200), max_tokens: 1 }),
-    });
-    expect(response.status).toBe(200);
-    await response.text();
-    await waitFor(() => kv.index.blockCount("sim") === sim.model.snapshot().cachedBlocks, within);
+    await complete(sim, "word ".repeat(200));
+    // A batch published before the subscription reached the engine is recovered from its replay
+    // socket once a later one arrives, so publish until one has and the index agrees with the engine.
+    let turn = 0;
+    await waitFor(async () => {
+      if ((kv.pool.get("sim")?.stats.batches ?? 0) === 0) await complete(sim, `turn ${++turn} `.repeat(40));
+      return kv.index.blockCount("sim") === sim.model.snapshot().cachedBlocks;
+    }, within);
     expect(kv.index.blockCount("sim")).toBeGreaterThan(0);
 
     // Same list again: nothing restarts.
@@ -100,5 +113,22 @@ describe("following endpoint changes", () => {
     const checksBefore = probed.filter((id) => id === "sim").length;
     await new Promise((resolve) => setTimeout(resolve, 3 * testPolicy.intervalMs));
     expect(probed.filter((id) => id === "sim").length).toBe(checksBefore);
+  });
+
+  it("stops following once stopped, so a change during shutdown reopens nothing", async () => {
+    const sim = await publishingEngine();
+    const { table, probed, kv, stop, strategyUpdates } = setup();
+    stop();
+    table.replace([
+      endpoint("sim", "sim-llama", {
+        url: sim.url,
+        kvEvents: { endpoint: `tcp://127.0.0.1:${sim.kvEvents!.port}`, topic: "" },
+      }),
+    ]);
+    // A pool sync would open the subscription within microtasks: one turn of the loop shows it did not.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(strategyUpdates()).toBe(0);
+    expect(kv.pool.get("sim")).toBeUndefined();
+    expect(probed).toEqual([]);
   });
 });

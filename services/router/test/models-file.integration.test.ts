@@ -138,5 +138,15 @@ describe("model routing file reload", () => {
     await expect(started).rejects.toMatchObject({
       problems: [`${bad}: models.routes.auto.default: unknown tier "nope"`],
     });
+    const notJson = join(mkdtempSync(join(tmpdir(), "strata-models-")), "broken.json");
+    writeFileSync(notJson, "{ not json");
+    const broken = run(
+      { grpc: { host: "127.0.0.1", port: 0 }, ops: { port: 0 }, endpoints: endpoints(), modelsFile: notJson },
+      { logger: createLogger({ service: "router-test", level: "silent" }), registry: new Registry() },
+    );
+    // The file is named once, with the variable that sets it.
+    await expect(broken).rejects.toMatchObject({
+      problems: [expect.stringMatching(/^ROUTER_MODELS_FILE \(\/.*broken\.json\): not valid JSON: /)],
+    });
   });
 });

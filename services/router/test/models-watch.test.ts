@@ -27,7 +27,7 @@ function recorder() {
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new Error(`saw ${seen.length} changes, wanted ${count}`)),
-          5000,
+          15_000,
         );
         const check = () => {
           if (seen.length >= count) {
@@ -48,7 +48,7 @@ describe("watchConfigFile", () => {
     const path = join(directory(), "router.json");
     writeFileSync(path, "v1");
     const changes = recorder();
-    watches.push(watchConfigFile(path, changes.onChange, { debounceMs: 50 }));
+    watches.push(watchConfigFile(path, changes.onChange, { debounceMs: 50, initial: "v1" }));
     await settle(50);
     writeFileSync(path, "v2-partial");
     writeFileSync(path, "v2");
@@ -62,7 +62,7 @@ describe("watchConfigFile", () => {
     const path = join(dir, "router.json");
     writeFileSync(path, "same");
     const changes = recorder();
-    watches.push(watchConfigFile(path, changes.onChange, { debounceMs: 30 }));
+    watches.push(watchConfigFile(path, changes.onChange, { debounceMs: 30, initial: "same" }));
     await settle(50);
     writeFileSync(path, "same");
     writeFileSync(join(dir, "other.json"), "x");
@@ -75,7 +75,7 @@ describe("watchConfigFile", () => {
     const path = join(dir, "router.json");
     writeFileSync(path, "v1");
     const changes = recorder();
-    watches.push(watchConfigFile(path, changes.onChange, { debounceMs: 30 }));
+    watches.push(watchConfigFile(path, changes.onChange, { debounceMs: 30, initial: "v1" }));
     await settle(50);
     writeFileSync(join(dir, ".router.json.tmp"), "v2");
     renameSync(join(dir, ".router.json.tmp"), path);
@@ -93,7 +93,9 @@ describe("watchConfigFile", () => {
     symlinkSync("..2024_01", join(dir, "..data"));
     symlinkSync(join("..data", "router.json"), join(dir, "router.json"));
     const changes = recorder();
-    watches.push(watchConfigFile(join(dir, "router.json"), changes.onChange, { debounceMs: 30 }));
+    watches.push(
+      watchConfigFile(join(dir, "router.json"), changes.onChange, { debounceMs: 30, initial: "v1" }),
+    );
     await settle(50);
     mkdirSync(join(dir, "..2024_02"));
     writeFileSync(join(dir, "..2024_02", "router.json"), "v2");
@@ -101,6 +103,30 @@ describe("watchConfigFile", () => {
     renameSync(join(dir, "..data_tmp"), join(dir, "..data"));
     await changes.next(1);
     expect(changes.seen).toEqual(["v2"]);
+  });
+
+  it("hands an onChange that throws to onError and keeps watching", async () => {
+    const path = join(directory(), "router.json");
+    writeFileSync(path, "v1");
+    const errors: Error[] = [];
+    const changes = recorder();
+    const onChange = (contents: string) => {
+      changes.onChange(contents);
+      if (contents === "v2") throw new Error("cannot apply v2");
+    };
+    watches.push(
+      watchConfigFile(path, onChange, {
+        debounceMs: 30,
+        initial: "v1",
+        onError: (error) => errors.push(error),
+      }),
+    );
+    writeFileSync(path, "v2");
+    await changes.next(1);
+    expect(errors.map((error) => error.message)).toEqual(["cannot apply v2"]);
+    writeFileSync(path, "v3");
+    await changes.next(2);
+    expect(changes.seen).toEqual(["v2", "v3"]);
   });
 
   it("drives ModelRouter.reload: a good file swaps, a bad one keeps the running config", async () => {
@@ -119,7 +145,7 @@ describe("watchConfigFile", () => {
           results.push(models.reload(JSON.parse(contents)));
           changes.onChange(contents);
         },
-        { debounceMs: 30 },
+        { debounceMs: 30, initial: tiers("a") },
       ),
     );
     await settle(50);

@@ -1,7 +1,8 @@
-import { createGrpcClient, Registry, silentLogger } from "@strata/kit";
+import { createGrpcClient, createLogger, Registry, silentLogger } from "@strata/kit";
 import { routerV1 } from "@strata/proto";
 import { describe, expect, it } from "vitest";
 import { run } from "../src/index.js";
+import { reportEjection } from "../src/observability/endpoint-events.js";
 import { createRouterMetrics } from "../src/observability/router-metrics.js";
 import { FakeEngine } from "./support/fake-engine.js";
 import { endpoint, routerFixture } from "./support/router-fixture.js";
@@ -139,7 +140,7 @@ describe("outlier ejection", () => {
     expect(routed.reason).toMatch(/every routable endpoint is ejected, ejections ignored$/);
   });
 
-  it("counts ejections in strata_router_endpoint_ejections_total and shows the ejected gauge", async () => {
+  it("counts and logs each ejection, and shows the ejected gauge while it lasts", async () => {
     const fixture = routerFixture([endpoint("a", "m"), endpoint("b", "m")], { outliers: settings });
     const registry = new Registry();
     const metrics = createRouterMetrics(registry, {
@@ -147,14 +148,27 @@ describe("outlier ejection", () => {
       inFlight: fixture.inFlight,
       outliers: fixture.outliers!,
     });
+    const logged: Record<string, unknown>[] = [];
+    const destination = { write: (line: string) => void logged.push(JSON.parse(line)) };
+    const logger = createLogger({ service: "router-test", level: "warn", destination });
     failOn(fixture, "a", 3);
-    for (const ejection of fixture.ejections) {
-      metrics.ejections.inc({ endpoint: ejection.endpoint.config.id, model: ejection.endpoint.config.model });
-    }
+    for (const ejection of fixture.ejections) reportEjection(ejection, metrics, logger);
     const text = await registry.metrics();
     expect(text).toContain('strata_router_endpoint_ejections_total{endpoint="a",model="m"} 1');
     expect(text).toContain('strata_router_endpoint_ejected{endpoint="a"} 1');
     expect(text).toContain('strata_router_endpoint_ejected{endpoint="b"} 0');
+    expect(logged).toEqual([
+      expect.objectContaining({
+        msg: "endpoint ejected",
+        level: 40,
+        endpoint: "a",
+        model: "m",
+        durationMs: 10_000,
+        ejection: 1,
+      }),
+    ]);
+    fixture.clock.advance(10_000);
+    expect(await registry.metrics()).toContain('strata_router_endpoint_ejected{endpoint="a"} 0');
   });
 });
 

@@ -38,6 +38,7 @@ describe("precise routing configuration", () => {
       hashSeed: "42",
       hashAlgorithm: "engine-sim",
       tokenizer: { type: "engine-sim", vocabSize: 32_000 },
+      chatTemplate: "as-sent",
       prefixStore: { chunkChars: 256, maxChunks: 32_768 },
     });
   });
@@ -54,10 +55,14 @@ describe("precise routing configuration", () => {
         load({ routing: { models: { llama: { strategy: "precise", params: { blockSize: 16 } } } } }),
       )[0],
     ).toMatch(/routing\.models\.llama\.params/);
-    expect(problems(load({ kvEvents: { hashAlgorithm: "sha256_cbor" } }))[0]).toMatch(
-      /kvEvents\.hashAlgorithm.*engine-sim/,
+    expect(problems(load({ kvEvents: { hashAlgorithm: "xxhash_cbor" } }))[0]).toMatch(
+      /kvEvents\.hashAlgorithm.*not implemented/,
     );
-    expect(problems(load({ kvEvents: { tokenizer: { type: "hf" } } }))[0]).toMatch(
+    // vLLM's hashes need the model's tokenizer, which engine-sim's cannot stand in for.
+    expect(problems(load({ kvEvents: { hashAlgorithm: "sha256_cbor" } }))[0]).toMatch(
+      /kvEvents\.tokenizer\.type.*tokenizer\.json/,
+    );
+    expect(problems(load({ kvEvents: { tokenizer: { type: "sentencepiece" } } }))[0]).toMatch(
       /kvEvents\.tokenizer\.type/,
     );
     expect(

@@ -42,20 +42,16 @@ describe("Router and strategy hooks", () => {
       prompt: "hi",
       promptTokens: 1,
     });
-    router.report({
-      requestId: id,
-      endpointId: "",
-      outcome: routerV1.Outcome.SUCCESS,
-      promptTokens: 9,
-      cachedTokens: 4,
-    });
-    router.report({
-      requestId: id,
-      endpointId: "",
-      outcome: routerV1.Outcome.SUCCESS,
-      promptTokens: 9,
-      cachedTokens: 4,
-    });
+    // Reported twice (a caller's retry): only the first reaches the strategy.
+    for (let times = 0; times < 2; times++) {
+      router.report({
+        requestId: id,
+        endpointId: "",
+        outcome: routerV1.Outcome.SUCCESS,
+        promptTokens: 9,
+        cachedTokens: 4,
+      });
+    }
     expect(calls).toEqual(["endpoints a,b", `routed ${id} → ${response.endpoint!.id}`]);
     expect(reports).toEqual([
       {

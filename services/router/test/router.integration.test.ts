@@ -1,9 +1,9 @@
 import { createGrpcClient, Registry, type ServiceClient, StrataError, silentLogger } from "@strata/kit";
-import { eventually } from "@strata/kit/testing";
 import { routerV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRouter, run } from "../src/index.js";
 import { FakeEngine } from "./support/fake-engine.js";
+import { eventually } from "./support/patient.js";
 
 describe("router over real gRPC with HTTP engines", () => {
   const llamaA = new FakeEngine("llama");

@@ -1,17 +1,13 @@
-import { ConfigError } from "@strata/kit";
+import { createLogger, silentLogger } from "@strata/kit";
 import { describe, expect, it } from "vitest";
 import { loadRouterConfig } from "../src/config-source.js";
+import { EndpointTable } from "../src/endpoints/endpoint-table.js";
+import { kvEventsRouterSchema } from "../src/kv-events/config.js";
+import { createKvEventsRuntime } from "../src/kv-events/kv-events-runtime.js";
+import { warnPreciseWithoutEvents } from "../src/routing/precise-without-events.js";
 import { StrategySelector } from "../src/scoring/strategy-selector.js";
-
-function problems(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configProblems } from "./support/config-problems.js";
+import { endpoint, testPolicy } from "./support/router-fixture.js";
 
 const withFile = (config: unknown) => () =>
   loadRouterConfig({ ROUTER_CONFIG_FILE: "/routing.json" }, () => JSON.stringify(config));
@@ -42,12 +38,12 @@ describe("routing configuration", () => {
   });
 
   it("names the setting of an unknown strategy and of a bad parameter", () => {
-    expect(problems(() => loadRouterConfig({ ROUTER_DEFAULT_STRATEGY: "fastest" }))).toEqual([
+    expect(configProblems(() => loadRouterConfig({ ROUTER_DEFAULT_STRATEGY: "fastest" }))).toEqual([
       expect.stringMatching(
         /^ROUTER_DEFAULT_STRATEGY \(routing\.defaultStrategy\): unknown strategy "fastest" \(known: round-robin, least-load, prefix-hash, cache-aware, kv-aware, weighted, precise\)$/,
       ),
     ]);
-    const bad = problems(
+    const bad = configProblems(
       withFile({
         routing: {
           params: { "kv-aware": { loadFactor: 0.5 } },
@@ -66,5 +62,30 @@ describe("routing configuration", () => {
         expect.stringMatching(/^routing\.models\.qwen\.strategy: unknown strategy "nope"/),
       ]),
     );
+  });
+
+  it("warns at start about a precise model none of whose endpoints publishes KV events", () => {
+    const config = withFile({
+      routing: { models: { blind: { strategy: "precise" }, seeing: { strategy: "precise" } } },
+    })();
+    const table = new EndpointTable(
+      [
+        endpoint("b", "blind"),
+        endpoint("s", "seeing", { kvEvents: { endpoint: "tcp://10.0.0.1:5557", topic: "" } }),
+        endpoint("o", "other"),
+      ],
+      testPolicy,
+    );
+    const kv = createKvEventsRuntime(kvEventsRouterSchema.parse({}), silentLogger());
+    const strategies = new StrategySelector(config.routing, {}, { random: Math.random, precise: kv.precise });
+    const warned: Record<string, unknown>[] = [];
+    const destination = { write: (line: string) => void warned.push(JSON.parse(line)) };
+    warnPreciseWithoutEvents(strategies, table, createLogger({ service: "router-test", destination }));
+    expect(warned).toEqual([
+      expect.objectContaining({
+        model: "blind",
+        msg: 'strategy "precise" but no endpoint of the model has kvEvents: routing by load only',
+      }),
+    ]);
   });
 });

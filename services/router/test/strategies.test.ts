@@ -1,27 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Candidate, type CandidateInit, createCandidate } from "../src/scoring/candidate.js";
-import type { RoutingRequest, Strategy } from "../src/scoring/strategy.js";
 import { createStrategy } from "../src/scoring/strategy-registry.js";
-
-let sequence = 0;
-const request = (prompt: string, promptTokens = 0): RoutingRequest => ({
-  requestId: `r-${++sequence}`,
-  model: "m",
-  tenantId: "t",
-  prompt,
-  promptTokens,
-});
-const fleet = (count: number, extra: (index: number) => Partial<CandidateInit> = () => ({})): Candidate[] =>
-  Array.from({ length: count }, (_, index) =>
-    createCandidate({ id: `e${index}`, model: "m", ...extra(index) }),
-  );
-
-/** Decides and commits, as the router does; returns the chosen endpoint id. */
-function route(strategy: Strategy, routed: RoutingRequest, candidates: readonly Candidate[]): string {
-  const decision = strategy.decide(routed, candidates);
-  strategy.onRouted?.(routed, decision.chosen.endpoint.id);
-  return decision.chosen.endpoint.id;
-}
+import { fleet, routingRequest as request, routeWith as route } from "./support/strategy-fixture.js";
 
 describe("round-robin", () => {
   it("rotates over eligible candidates only", () => {

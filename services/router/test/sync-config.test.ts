@@ -1,19 +1,10 @@
-import { ConfigError, createMemoryBus, Registry, silentLogger } from "@strata/kit";
+import { createMemoryBus, Registry, silentLogger } from "@strata/kit";
 import { afterEach, describe, expect, it } from "vitest";
 import { routerConfigSchema } from "../src/config.js";
 import { loadRouterConfig } from "../src/config-source.js";
 import { startRouterSync } from "../src/sync/start-sync.js";
 import type { SyncTarget } from "../src/sync/sync-target.js";
-
-function problems(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configProblems } from "./support/config-problems.js";
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
@@ -55,7 +46,7 @@ describe("router sync configuration", () => {
 
   it("names the variable of a bad setting", () => {
     expect(
-      problems(() =>
+      configProblems(() =>
         loadRouterConfig({
           NATS_URL: "http://nats:4222",
           ROUTER_SYNC_GROUP: "a.b",
@@ -65,7 +56,7 @@ describe("router sync configuration", () => {
       ),
     ).toEqual([
       "NATS_URL (natsUrl): must be a nats:// URL",
-      "ROUTER_SYNC_ENABLED (sync.enabled): Invalid input: expected boolean, received string",
+      "ROUTER_SYNC_ENABLED (sync.enabled): must be true or false",
       "ROUTER_SYNC_GROUP (sync.group): use letters, digits, _ and -",
       "ROUTER_SYNC_MAX_BATCH (sync.maxBatch): Too small: expected number to be >=1",
     ]);

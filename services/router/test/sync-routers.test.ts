@@ -2,21 +2,14 @@
  * Two real Routers (real strategies, in-flight trackers, endpoint tables) kept in step by RouterSync
  * over the in-process bus: what one decides, the other's routing sees.
  */
-import { createMemoryBus, Registry, silentLogger } from "@strata/kit";
+import { createMemoryBus, Registry } from "@strata/kit";
 import { eventually, waitFor } from "@strata/kit/testing";
 import { routerV1 } from "@strata/proto";
 import { afterEach, describe, expect, it } from "vitest";
-import { routerConfigSchema } from "../src/config.js";
-import { EndpointTable } from "../src/endpoints/endpoint-table.js";
-import { InFlightTracker } from "../src/endpoints/in-flight-tracker.js";
-import { ModelRouter } from "../src/models/index.js";
-import { createRouterMetrics } from "../src/observability/router-metrics.js";
-import { Router } from "../src/routing/router.js";
-import { StrategySelector } from "../src/scoring/strategy-selector.js";
 import { RouterSync } from "../src/sync/router-sync.js";
 import { createSyncMetrics } from "../src/sync/sync-metrics.js";
 import { routerSyncTarget } from "../src/sync/sync-target.js";
-import { endpoint, ManualClock, testPolicy } from "./support/router-fixture.js";
+import { endpoint, routerFixture } from "./support/router-fixture.js";
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
@@ -28,26 +21,21 @@ const ids = endpoints.map((config) => config.id);
 
 /** One replica: a Router over its own state, publishing to and applying from the shared bus. */
 function replica(bus: ReturnType<typeof createMemoryBus>, strategy: string, group: string) {
-  const clock = new ManualClock();
-  const table = new EndpointTable(endpoints, testPolicy);
-  for (const state of table.all()) state.health.checkPassed();
-  const inFlight = new InFlightTracker(60_000, clock);
-  const routing = routerConfigSchema.parse({ routing: { defaultStrategy: strategy } }).routing;
-  const strategies = new StrategySelector(routing);
-  const models = ModelRouter.create({}, { isServed: (name) => table.resolveModel(name) !== undefined });
-  const metrics = createRouterMetrics(new Registry(), { table, inFlight });
-  const target = routerSyncTarget({ table, inFlight, strategies });
-  const sync = new RouterSync({ bus, group, target, metrics: createSyncMetrics(new Registry()) }).start();
-  closers.push(() => sync.close());
-  const router = new Router({
-    table,
-    inFlight,
-    strategies,
-    models,
-    metrics,
-    logger: silentLogger(),
-    listener: sync,
+  const built: { sync?: RouterSync } = {};
+  const { router, inFlight, clock } = routerFixture(endpoints, {
+    strategy,
+    listener: (state) => {
+      built.sync = new RouterSync({
+        bus,
+        group,
+        target: routerSyncTarget(state),
+        metrics: createSyncMetrics(new Registry()),
+      }).start();
+      return built.sync;
+    },
   });
+  const sync = built.sync!;
+  closers.push(() => sync.close());
   let count = 0;
   const route = (prompt = "", promptTokens = 0) => {
     const requestId = `${group}-${sync.replicaId}-${++count}`;

@@ -5,10 +5,11 @@
  */
 import { type EngineSim, startEngineSim } from "@strata/engine-sim";
 import { createGrpcClient, Registry, type ServiceClient, silentLogger } from "@strata/kit";
-import { eventually, freePort, type NatsServerHandle, startNatsServer, waitFor } from "@strata/kit/testing";
+import { freePort, type NatsServerHandle, startNatsServer, waitFor } from "@strata/kit/testing";
 import { routerV1 } from "@strata/proto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RouterConfigInput, run } from "../src/index.js";
+import { eventually } from "./support/patient.js";
 
 const model = "sim-llama";
 let nats: NatsServerHandle;

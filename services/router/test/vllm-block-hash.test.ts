@@ -25,7 +25,8 @@ const vectors = JSON.parse(readFileSync(new URL("./support/vllm-hash-vectors.jso
   .cases as Vector[];
 
 /** The fixture writes digests as hex and 64-bit hashes as decimal, as Python printed them. */
-const asText = (hash: ChainHash) => (typeof hash === "bigint" ? hash.toString() : Buffer.from(hash).toString("hex"));
+const asText = (hash: ChainHash) =>
+  typeof hash === "bigint" ? hash.toString() : Buffer.from(hash).toString("hex");
 
 describe("vLLM block hashes", () => {
   it("has vectors for every algorithm, seed and LoRA case", () => {
@@ -77,7 +78,8 @@ describe("vLLM block hashes", () => {
 });
 
 describe("canonical CBOR", () => {
-  const hex = (value: Parameters<typeof encodeCanonicalCbor>[0]) => encodeCanonicalCbor(value).toString("hex");
+  const hex = (value: Parameters<typeof encodeCanonicalCbor>[0]) =>
+    encodeCanonicalCbor(value).toString("hex");
 
   it("writes what cbor2.dumps(…, canonical=True) writes", () => {
     expect(hex("0")).toBe("6130");
@@ -113,7 +115,9 @@ describe("Python pickle (protocol 5)", () => {
     expect(hex([parent, [5], ["lora-a"]])).toBe(
       `800595350000000000000043${"20"}${parent.toString("hex")}944b0585948c066c6f72612d6194859487942e`,
     );
-    expect(hex([parent, [], null])).toBe(`800595280000000000000043${"20"}${parent.toString("hex")}94294e87942e`);
+    expect(hex([parent, [], null])).toBe(
+      `800595280000000000000043${"20"}${parent.toString("hex")}94294e87942e`,
+    );
     // Past 255 UTF-8 bytes a str is BINUNICODE with a 4-byte length.
     expect(hex(["a".repeat(300)]).slice(22, 34)).toBe("582c01000061");
     // Fewer than 4 bytes of opcodes get no FRAME.

@@ -21,13 +21,46 @@ const C = BYTE_CHARACTERS[0x0a] as string;
  * Merges (rank order): h e, l l, he ll, hell o, Ġ w, o r, Ġw or, Ġwor l, Ġworl d, Ã ©.
  */
 const vocab: Record<string, number> = {
-  h: 0, e: 1, l: 2, o: 3, [G]: 4, w: 5, r: 6, d: 7, "!": 8, [C]: 9, "Ã": 10, "©": 11,
-  he: 20, ll: 21, hell: 22, hello: 23, [`${G}w`]: 24, or: 25, [`${G}wor`]: 26, [`${G}worl`]: 27, [`${G}world`]: 28,
-  "Ã©": 29, wd: 30,
+  h: 0,
+  e: 1,
+  l: 2,
+  o: 3,
+  [G]: 4,
+  w: 5,
+  r: 6,
+  d: 7,
+  "!": 8,
+  [C]: 9,
+  Ã: 10,
+  "©": 11,
+  he: 20,
+  ll: 21,
+  hell: 22,
+  hello: 23,
+  [`${G}w`]: 24,
+  or: 25,
+  [`${G}wor`]: 26,
+  [`${G}worl`]: 27,
+  [`${G}world`]: 28,
+  "Ã©": 29,
+  wd: 30,
 };
-const merges = ["h e", "l l", "he ll", "hell o", `${G} w`, "o r", `${G}w or`, `${G}wor l`, `${G}worl d`, "Ã ©"];
+const merges = [
+  "h e",
+  "l l",
+  "he ll",
+  "hell o",
+  `${G} w`,
+  "o r",
+  `${G}w or`,
+  `${G}wor l`,
+  `${G}worl d`,
+  "Ã ©",
+];
 
-function smallTokenizer(overrides: { model?: object; added?: object[]; preTokenizer?: object } = {}): HfTokenizer {
+function smallTokenizer(
+  overrides: { model?: object; added?: object[]; preTokenizer?: object } = {},
+): HfTokenizer {
   return HfTokenizer.fromJson({
     version: "1.0",
     added_tokens: overrides.added ?? [
@@ -35,7 +68,12 @@ function smallTokenizer(overrides: { model?: object; added?: object[]; preTokeni
       { id: 101, content: "<tool>", special: false },
     ],
     normalizer: null,
-    pre_tokenizer: overrides.preTokenizer ?? { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+    pre_tokenizer: overrides.preTokenizer ?? {
+      type: "ByteLevel",
+      add_prefix_space: false,
+      trim_offsets: true,
+      use_regex: true,
+    },
     post_processor: null,
     decoder: { type: "ByteLevel" },
     model: { type: "BPE", dropout: null, unk_token: null, vocab, merges, ...overrides.model },
@@ -97,11 +135,17 @@ describe("HfTokenizer on a hand-made vocabulary", () => {
 
   it("refuses tokenizers it cannot reproduce, naming the field", () => {
     const refuse = (json: object) => () => HfTokenizer.fromJson(json);
-    const base = { added_tokens: [], normalizer: null, pre_tokenizer: { type: "ByteLevel", add_prefix_space: false } };
+    const base = {
+      added_tokens: [],
+      normalizer: null,
+      pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+    };
     expect(refuse({ ...base, model: { type: "WordPiece", vocab: {}, merges: [] } })).toThrow(
       /model\.type: "WordPiece" is not supported/,
     );
-    expect(refuse({ ...base, model: { type: "BPE", vocab, merges, dropout: 0.1 } })).toThrow(/model\.dropout/);
+    expect(refuse({ ...base, model: { type: "BPE", vocab, merges, dropout: 0.1 } })).toThrow(
+      /model\.dropout/,
+    );
     expect(refuse({ ...base, normalizer: { type: "Lowercase" }, model: { vocab, merges } })).toThrow(
       /normalizer\.type: normalizer "Lowercase"/,
     );
@@ -120,7 +164,10 @@ describe("HfTokenizer on a hand-made vocabulary", () => {
         ...base,
         pre_tokenizer: {
           type: "Sequence",
-          pretokenizers: [{ type: "Split", pattern: { Regex: "a++" }, behavior: "Isolated" }, { type: "ByteLevel" }],
+          pretokenizers: [
+            { type: "Split", pattern: { Regex: "a++" }, behavior: "Isolated" },
+            { type: "ByteLevel" },
+          ],
         },
         model: { vocab, merges },
       }),
@@ -131,12 +178,66 @@ describe("HfTokenizer on a hand-made vocabulary", () => {
 
 /** Adversarial material: special tokens, whitespace and newline runs, case, scripts, marks, emoji. */
 const pieces = [
-  "<|eot_id|>", "<|start_header_id|>", "<mask>", "<|eot", "_id|>", " lone", "solo", "café",
-  " ", "  ", "\n", "\n\n", " \n ", "\r\n", "\t", "\u0085", "\u00a0", "\ufeff", "\u2028", "\u3000",
-  "hello", " world", "Hello", " WORLD", "it's", " we'll", " I'M", " 'S", " ſtop", "'ll", "'ſtop", "'Ll",
-  "12345", " 2024", "3.14", "x1y2", "٣٤٥", "!!", "...", " --", "$(", "@user", "#tag",
-  "é", "e\u0301", "ñ", "\u1100\u1161\u11a8", "한국어", "日本語", "Ωμέγα", "ﬁ", "ｶﾞ",
-  "😀", "👍🏽", "𝒜𝒷", "naïve", " Straße", "x".repeat(40), " ".repeat(30), "\n".repeat(5),
+  "<|eot_id|>",
+  "<|start_header_id|>",
+  "<mask>",
+  "<|eot",
+  "_id|>",
+  " lone",
+  "solo",
+  "café",
+  " ",
+  "  ",
+  "\n",
+  "\n\n",
+  " \n ",
+  "\r\n",
+  "\t",
+  "\u0085",
+  "\u00a0",
+  "\ufeff",
+  "\u2028",
+  "\u3000",
+  "hello",
+  " world",
+  "Hello",
+  " WORLD",
+  "it's",
+  " we'll",
+  " I'M",
+  " 'S",
+  " ſtop",
+  "'ll",
+  "'ſtop",
+  "'Ll",
+  "12345",
+  " 2024",
+  "3.14",
+  "x1y2",
+  "٣٤٥",
+  "!!",
+  "...",
+  " --",
+  "$(",
+  "@user",
+  "#tag",
+  "é",
+  "e\u0301",
+  "ñ",
+  "\u1100\u1161\u11a8",
+  "한국어",
+  "日本語",
+  "Ωμέγα",
+  "ﬁ",
+  "ｶﾞ",
+  "😀",
+  "👍🏽",
+  "𝒜𝒷",
+  "naïve",
+  " Straße",
+  "x".repeat(40),
+  " ".repeat(30),
+  "\n".repeat(5),
 ];
 
 function randomText(random: () => number, length: number): string {
@@ -145,14 +246,30 @@ function randomText(random: () => number, length: number): string {
   return text;
 }
 
-const corpusWords = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "hello", "world", "token"];
+const corpusWords = [
+  "the",
+  "quick",
+  "brown",
+  "fox",
+  "jumps",
+  "over",
+  "lazy",
+  "dog",
+  "hello",
+  "world",
+  "token",
+];
 
 function corpus(random: () => number): string[] {
   const lines: string[] = [];
   for (let line = 0; line < 400; line++) {
     const words: string[] = [];
     for (let word = 0; word < 12; word++) {
-      words.push(random() < 0.7 ? (corpusWords[Math.floor(random() * corpusWords.length)] as string) : randomText(random, 3));
+      words.push(
+        random() < 0.7
+          ? (corpusWords[Math.floor(random() * corpusWords.length)] as string)
+          : randomText(random, 3),
+      );
     }
     lines.push(words.join(random() < 0.8 ? " " : "\n"));
   }
@@ -192,7 +309,16 @@ describe.skipIf(!hasOracle)("HfTokenizer against Hugging Face tokenizers (Python
         { style: "digits", ignoreMerges: false },
       ];
       const texts = Array.from({ length: 300 }, () => randomText(random, 1 + Math.floor(random() * 200)));
-      texts.push(...pieces, "", " ", "<|eot_id|><|eot_id|>", "a  <mask>  b", "solo solo", "xsolo", "lone lone  x");
+      texts.push(
+        ...pieces,
+        "",
+        " ",
+        "<|eot_id|><|eot_id|>",
+        "a  <mask>  b",
+        "solo solo",
+        "xsolo",
+        "lone lone  x",
+      );
       const job = {
         corpus: corpus(random),
         texts,
@@ -203,12 +329,16 @@ describe.skipIf(!hasOracle)("HfTokenizer against Hugging Face tokenizers (Python
           added,
         })),
       };
-      const run = spawnSync("python3", [new URL("./support/hf-tokenizer-oracle.py", import.meta.url).pathname], {
-        input: JSON.stringify(job),
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 120_000,
-      });
+      const run = spawnSync(
+        "python3",
+        [new URL("./support/hf-tokenizer-oracle.py", import.meta.url).pathname],
+        {
+          input: JSON.stringify(job),
+          encoding: "utf8",
+          maxBuffer: 64 * 1024 * 1024,
+          timeout: 120_000,
+        },
+      );
       expect(run.stderr).toBe("");
       const oracle = JSON.parse(run.stdout) as { version: string; encodings: number[][][] };
       job.tokenizers.forEach((spec, index) => {

@@ -255,7 +255,7 @@ function clientMetrics(records: readonly ReplayRecord[], workload: Workload) {
  * baseline, so it does not count.
  */
 async function waitUntilRouting(gateway: GatewayHost, model: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   let last = "";
   while (Date.now() < deadline) {
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
@@ -267,5 +267,5 @@ async function waitUntilRouting(gateway: GatewayHost, model: string): Promise<vo
     last = `${response.status} ${(await response.text()).slice(0, 200)}`;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`gateway ${gateway.url} did not route within 60 s (last answer: ${last})`);
+  throw new Error(`gateway ${gateway.url} did not route within 120 s (last answer: ${last})`);
 }

@@ -21,38 +21,7 @@ export async function runHandler(
   backoffMs: readonly number[],
   logger?: BusLogger,
 ): Promise<void> {
-  let settled = false;
-  const settleOnce =
-    <A extends unknown[]>(settle: (...args: A) => void) =>
-    (...args: A) => {
-      if (settled) return;
-      settled = true;
-      try {
-        settle(...args);
-      } catch (error) {
-        // e.g. the connection closed meanwhile: the server redelivers after ack-wait anyway.
-        logger?.error({ err: error, subject: delivery.subject }, "could not settle bus message");
-      }
-    };
-  const message: BusMessage = {
-    subject: delivery.subject,
-    data: delivery.data,
-    ...(delivery.decoded === undefined ? {} : { decoded: delivery.decoded }),
-    headers: delivery.headers,
-    deliveryCount: delivery.deliveryCount,
-    streamSeq: delivery.streamSeq,
-    ack: settleOnce(() => delivery.ack()),
-    nak: settleOnce((delayMs?: number) => delivery.nak(delayMs)),
-    term: settleOnce(() => delivery.term()),
-    working: () => {
-      if (settled) return;
-      try {
-        delivery.working();
-      } catch (error) {
-        logger?.warn({ err: error, subject: delivery.subject }, "could not extend bus message ack-wait");
-      }
-    },
-  };
+  const message = new SettleOnce(delivery, logger);
   try {
     await withExtractedTraceContext(delivery.headers, () => handler(message));
     message.ack();
@@ -63,6 +32,69 @@ export async function runHandler(
       "bus handler failed; message will be redelivered",
     );
     message.nak(delayMs);
+  }
+}
+
+/**
+ * The handler's view of a delivery: settling it a second time does nothing. A class rather than an
+ * object of closures, since every message of every consumer passes through here.
+ */
+class SettleOnce implements BusMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly decoded: unknown;
+  readonly headers: Record<string, string>;
+  readonly deliveryCount: number;
+  readonly streamSeq: number;
+  private settled = false;
+
+  constructor(
+    private readonly delivery: BusMessage,
+    private readonly logger: BusLogger | undefined,
+  ) {
+    this.subject = delivery.subject;
+    this.data = delivery.data;
+    this.decoded = delivery.decoded;
+    this.headers = delivery.headers;
+    this.deliveryCount = delivery.deliveryCount;
+    this.streamSeq = delivery.streamSeq;
+  }
+
+  ack(): void {
+    if (this.settle()) this.attempt(() => this.delivery.ack());
+  }
+
+  nak(delayMs?: number): void {
+    if (this.settle()) this.attempt(() => this.delivery.nak(delayMs));
+  }
+
+  term(): void {
+    if (this.settle()) this.attempt(() => this.delivery.term());
+  }
+
+  working(): void {
+    if (this.settled) return;
+    try {
+      this.delivery.working();
+    } catch (error) {
+      this.logger?.warn({ err: error, subject: this.subject }, "could not extend bus message ack-wait");
+    }
+  }
+
+  /** True the first time only. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    return true;
+  }
+
+  private attempt(settle: () => void): void {
+    try {
+      settle();
+    } catch (error) {
+      // e.g. the connection closed meanwhile: the server redelivers after ack-wait anyway.
+      this.logger?.error({ err: error, subject: this.subject }, "could not settle bus message");
+    }
   }
 }
 

@@ -258,17 +258,45 @@ class InProcessBus implements MemoryBus {
 }
 
 function toBusMessage(consumer: MemoryConsumer, delivery: MemoryDelivery): BusMessage {
-  const { seq } = delivery.message;
-  return {
-    subject: delivery.message.subject,
-    data: delivery.message.data,
-    ...(delivery.message.decoded === undefined ? {} : { decoded: delivery.message.decoded }),
-    headers: { ...delivery.message.headers },
-    deliveryCount: delivery.deliveryCount,
-    streamSeq: seq,
-    ack: () => consumer.ack(seq),
-    nak: (delayMs) => consumer.nak(seq, delayMs),
-    term: () => consumer.term(seq),
-    working: () => consumer.working(seq),
-  };
+  return new MemoryBusMessage(consumer, delivery);
+}
+
+/** A delivery as its handler sees it; settling goes back to the consumer by sequence number. */
+class MemoryBusMessage implements BusMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly decoded: unknown;
+  readonly headers: Record<string, string>;
+  readonly deliveryCount: number;
+  readonly streamSeq: number;
+
+  constructor(
+    private readonly consumer: MemoryConsumer,
+    delivery: MemoryDelivery,
+  ) {
+    const { message } = delivery;
+    this.subject = message.subject;
+    this.data = message.data;
+    this.decoded = message.decoded;
+    // A copy: a handler changing its headers must not change the stored message.
+    this.headers = { ...message.headers };
+    this.deliveryCount = delivery.deliveryCount;
+    this.streamSeq = message.seq;
+  }
+
+  ack(): void {
+    this.consumer.ack(this.streamSeq);
+  }
+
+  nak(delayMs?: number): void {
+    this.consumer.nak(this.streamSeq, delayMs);
+  }
+
+  term(): void {
+    this.consumer.term(this.streamSeq);
+  }
+
+  working(): void {
+    this.consumer.working(this.streamSeq);
+  }
 }

@@ -72,6 +72,11 @@ export const errorCodes = {
   internal_error: { http: 500, type: "server_error", grpc: GrpcStatus.INTERNAL, retryable: true },
   upstream_error: { http: 502, type: "server_error", grpc: GrpcStatus.UNAVAILABLE, retryable: true },
   no_healthy_upstream: { http: 503, type: "server_error", grpc: GrpcStatus.UNAVAILABLE, retryable: true },
+  /**
+   * The model is scaled to zero (or its first replica is still starting) and a replica has been asked
+   * for: worth waiting for, unlike no_healthy_upstream. The gateway holds the request a bounded while.
+   */
+  model_scaling_up: { http: 503, type: "server_error", grpc: GrpcStatus.UNAVAILABLE, retryable: true },
   unavailable: { http: 503, type: "server_error", grpc: GrpcStatus.UNAVAILABLE, retryable: true },
   timeout: { http: 504, type: "server_error", grpc: GrpcStatus.DEADLINE_EXCEEDED, retryable: true },
 } as const;

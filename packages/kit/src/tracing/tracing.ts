@@ -56,6 +56,8 @@ export function getTracer(name: string): Tracer {
 
 /** Writes the active trace context into a header map (HTTP headers, gRPC metadata, NATS headers). */
 export function injectTraceContext(carrier: Record<string, string>, from: Context = context.active()): void {
+  // Without a span or baggage the propagators write nothing; skipping them matters on hot paths.
+  if (trace.getSpanContext(from) === undefined && propagation.getBaggage(from) === undefined) return;
   propagation.inject(from, carrier);
 }
 

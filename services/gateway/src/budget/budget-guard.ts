@@ -95,8 +95,9 @@ export class BudgetGuard {
   }
 }
 
+const over = (limit: number, value: number) => limit > 0 && value >= limit;
+
 function reached(spent: SpendTotals, budgets: Budgets): boolean {
-  const over = (limit: number, value: number) => limit > 0 && value >= limit;
   return (
     over(budgets.dailySoftBudgetUsd, spent.day) ||
     over(budgets.dailyBudgetUsd, spent.day) ||

@@ -130,9 +130,24 @@ async function handleCompletion(
     "cache-control": "no-cache",
     connection: "keep-alive",
   });
+  // Events that arrive together leave together: corked until the events at hand are written, one
+  // system call for the batch rather than one per event (a token streams out on the same tick). Up
+  // to the first token each event goes at once: nothing may hold up the start of the answer.
+  let opening = true;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    response.uncork();
+  };
   try {
     for await (const data of result.events) {
       if (abort.signal.aborted) break;
+      if (!opening && !corked) {
+        corked = true;
+        response.cork();
+        process.nextTick(uncork);
+      }
+      opening &&= !carriesText(data);
       // Backpressure: a slow client slows the engine read instead of growing memory here.
       if (!response.write(`data: ${data}\n\n`))
         await Promise.race([once(response, "drain"), once(response, "close")]);
@@ -171,6 +186,12 @@ async function handleModels(
   if (!model)
     throw new StrataError("model_not_found", `The model '${id}' does not exist.`, { param: "model" });
   sendJson(response, 200, model);
+}
+
+/** An event with text in it (a content delta that is not empty): the first one ends the opening. */
+function carriesText(data: string): boolean {
+  const at = data.indexOf('"content":"');
+  return at !== -1 && data.charCodeAt(at + 11) !== 34;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -1,18 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import { StrataError } from "@strata/kit";
+import { collectStream } from "./collect-stream.js";
 
 /** Reads a request body up to a limit; a larger one is refused with 413 as soon as it is known to be too big. */
 export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(request.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  return collectStream(request, limit, () => tooLarge(limit));
 }
 
 function tooLarge(limit: number): StrataError {

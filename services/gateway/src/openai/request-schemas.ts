@@ -1,5 +1,6 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
+import { isPlainRequest } from "./plain-request.js";
 
 // Known fields are checked here so a mistake is named before any work starts; unknown fields pass
 // through untouched, because engines accept extensions (vLLM's top_k, min_tokens, ignore_eos...).
@@ -162,6 +163,10 @@ export type CompletionRequest = z.output<typeof completionRequestSchema>;
 export type Operation = "chat.completions" | "completions";
 
 const schemas = { "chat.completions": chatCompletionRequestSchema, completions: completionRequestSchema };
+const schemaKeys: Record<Operation, ReadonlySet<string>> = {
+  "chat.completions": new Set(Object.keys(chatCompletionRequestSchema.shape)),
+  completions: new Set(Object.keys(completionRequestSchema.shape)),
+};
 
 /** Validates a request body; the first problem becomes a 400 whose `param` names the field. */
 export function validateRequest(
@@ -171,6 +176,9 @@ export function validateRequest(
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new StrataError("invalid_request", "The request body must be a JSON object.");
   }
+  // The common shape needs no schema walk: the same rules, checked by hand (plain-request.ts).
+  if (isPlainRequest(operation, body as Record<string, unknown>, schemaKeys[operation]))
+    return body as ChatCompletionRequest | CompletionRequest;
   const result = schemas[operation].safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -19,7 +19,7 @@ import {
   type UsageFields,
 } from "./pipeline-steps.js";
 import { RequestDeadline } from "./request-deadline.js";
-import { noUsage, type UsageCounts, usageFrom } from "./usage-counts.js";
+import { noUsage, type UsageCounts, usageFrom, usageOfBody } from "./usage-counts.js";
 
 export type { CompletionCall, CompletionResult } from "./completion-call.js";
 
@@ -95,8 +95,9 @@ export class CompletionPipeline {
   async execute(call: CompletionCall): Promise<CompletionResult> {
     const run = this.begin(call);
     try {
-      // authorize
-      await this.authorizer.authorize(call);
+      // authorize (a synchronous check costs no await)
+      const authorizing = this.authorizer.authorize(call);
+      if (authorizing) await authorizing;
       // admit (its settle runs in finish)
       run.admission = await this.admitter.admit(call, run.fields);
       // cache lookup
@@ -117,17 +118,9 @@ export class CompletionPipeline {
       const answer = dispatched.answer;
       if (answer.kind === "stream")
         return { kind: "stream", events: this.stream(run, answer.events), headers: call.headers };
-      const usage = usageFrom(parseJson(answer.body)) ?? noUsage;
-      // cache store
-      if (answer.status === 200 && this.cache.wantsStore(call))
-        this.cache.store(call, { kind: "json", body: answer.body, usage });
-      // settle and record usage
-      this.finish(run, {
-        status: answer.status,
-        usage,
-        firstTokenAt: undefined,
-        ...(answer.status >= 400 ? { errorCode: "upstream_rejected" } : {}),
-      });
+      // cache store, settle and record usage: right after the face has sent the answer (it does so
+      // as soon as this returns), so none of that bookkeeping stands between the engine and the client.
+      setImmediate(CompletionPipeline.afterAnswer, this, run, answer);
       return { kind: "json", status: answer.status, body: answer.body, headers: call.headers };
     } catch (error) {
       if (error instanceof DispatchError) {
@@ -144,6 +137,31 @@ export class CompletionPipeline {
       throw failure;
     }
   }
+
+  private static readonly afterAnswer = (
+    pipeline: CompletionPipeline,
+    run: Run,
+    answer: { status: number; body: Buffer },
+  ): void => {
+    try {
+      const usage = usageOfBody(answer.body) ?? noUsage;
+      // cache store
+      if (answer.status === 200 && pipeline.cache.wantsStore(run.call))
+        pipeline.cache.store(run.call, { kind: "json", body: answer.body, usage });
+      // settle and record usage
+      pipeline.finish(run, {
+        status: answer.status,
+        usage,
+        firstTokenAt: undefined,
+        ...(answer.status >= 400 ? { errorCode: "upstream_rejected" } : {}),
+      });
+    } catch (error) {
+      pipeline.deps.logger.error(
+        { err: error, requestId: run.call.requestId },
+        "bookkeeping of an answer failed",
+      );
+    }
+  };
 
   private begin(call: CompletionCall): Run {
     const model = call.request.model;
@@ -176,6 +194,8 @@ export class CompletionPipeline {
     run.attempts = served.attempts;
     run.attemptErrors = served.attemptErrors;
     run.call.headers["x-strata-route"] = served.route;
+    // Attributes of a span nobody records are built for nothing (no tracing configured).
+    if (!run.span.isRecording()) return;
     run.span.setAttributes({
       "gen_ai.provider.name": served.kind === "engine" ? "strata" : served.kind,
       "gen_ai.response.model": served.servedModel,
@@ -303,21 +323,18 @@ export class CompletionPipeline {
     const { call, span } = run;
     const model = call.request.model;
     const { metrics } = this.deps;
-    metrics.requests.inc({ operation: call.operation, model, status: ending.status });
+    const ok = ending.status === 200;
+    metrics.counts.count(call.operation, model, ending.status, ok ? ending.usage : undefined);
     metrics.duration.observe({ operation: call.operation, model }, latencyMs / 1000);
-    if (ending.status === 200) {
-      metrics.timeToFirstToken.observe({ model }, ttftMs / 1000);
-      metrics.tokens.inc({ model, type: "prompt" }, ending.usage.promptTokens);
-      metrics.tokens.inc({ model, type: "completion" }, ending.usage.completionTokens);
-      metrics.tokens.inc({ model, type: "cached" }, ending.usage.cachedTokens);
-    }
-    span.setAttributes({
-      "gen_ai.usage.input_tokens": ending.usage.promptTokens,
-      "gen_ai.usage.output_tokens": ending.usage.completionTokens,
-      "gen_ai.usage.cache_read.input_tokens": ending.usage.cachedTokens,
-      "http.response.status_code": ending.status,
-      "strata.attempts": run.attempts,
-    });
+    if (ok) metrics.timeToFirstToken.observe({ model }, ttftMs / 1000);
+    if (span.isRecording())
+      span.setAttributes({
+        "gen_ai.usage.input_tokens": ending.usage.promptTokens,
+        "gen_ai.usage.output_tokens": ending.usage.completionTokens,
+        "gen_ai.usage.cache_read.input_tokens": ending.usage.cachedTokens,
+        "http.response.status_code": ending.status,
+        "strata.attempts": run.attempts,
+      });
     if (ending.error) {
       span.setAttribute("error.type", ending.error.code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: ending.error.message });

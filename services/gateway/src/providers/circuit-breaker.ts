@@ -25,6 +25,37 @@ export interface CircuitPermit {
 
 const BUCKETS = 10;
 
+/** One call's permit: the first of success/failure/release counts, later ones do nothing. */
+class Permit implements CircuitPermit {
+  private used = false;
+
+  constructor(
+    private readonly settle: (permit: Permit, ok: boolean | undefined) => void,
+    readonly target: string,
+    readonly circuit: Circuit,
+    readonly probe: boolean,
+  ) {}
+
+  success(): void {
+    this.end(true);
+  }
+
+  failure(): void {
+    this.end(false);
+  }
+
+  release(): void {
+    this.end(undefined);
+  }
+
+  private end(ok: boolean | undefined): void {
+    if (this.used) return;
+    this.used = true;
+    if (this.probe) this.circuit.probes--;
+    this.settle(this, ok);
+  }
+}
+
 interface Circuit {
   state: CircuitState;
   consecutive: number;
@@ -80,19 +111,14 @@ export class CircuitBreaker {
   }
 
   private permit(target: string, circuit: Circuit, probe: boolean): CircuitPermit {
-    let used = false;
-    const once = (action: () => void) => () => {
-      if (used) return;
-      used = true;
-      if (probe) circuit.probes--;
-      action();
-    };
-    return {
-      success: once(() => this.onSuccess(target, circuit, probe)),
-      failure: once(() => this.onFailure(target, circuit, probe)),
-      release: once(() => undefined),
-    };
+    return new Permit(this.settlePermit, target, circuit, probe);
   }
+
+  /** Where every permit reports how its call went: true success, false failure, undefined released. */
+  private readonly settlePermit = (permit: Permit, ok: boolean | undefined): void => {
+    if (ok === true) this.onSuccess(permit.target, permit.circuit, permit.probe);
+    else if (ok === false) this.onFailure(permit.target, permit.circuit, permit.probe);
+  };
 
   private onSuccess(target: string, circuit: Circuit, probe: boolean): void {
     circuit.consecutive = 0;

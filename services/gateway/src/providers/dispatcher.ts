@@ -80,7 +80,7 @@ export interface DispatcherOptions {
 }
 
 type AttemptResult =
-  | { kind: "answer"; dispatched: Omit<Dispatched, "served">; prepared: PreparedAttempt }
+  | { kind: "answer"; dispatched: OpenAttempt; prepared: PreparedAttempt }
   | {
       kind: "failed";
       error: StrataError;
@@ -121,8 +121,8 @@ export class Dispatcher {
         const result = await this.attempt(provider, entry, request, attempts);
         if (result.kind === "answer") {
           if (index > 0) this.options.metrics.fallbacks.inc({ provider: provider.name });
-          const served = this.servedBy(result.prepared, attempts, index, errors);
-          return { ...result.dispatched, served };
+          result.dispatched.served = this.servedBy(result.prepared, attempts, index, errors);
+          return result.dispatched;
         }
         last = result.error;
         errors.push(`${result.where}: ${result.error.message}`);
@@ -214,15 +214,10 @@ export class Dispatcher {
     const started = this.now();
     // Only the provider's own limit here: the request's deadline arrives through request.signal, so
     // an attempt cut short by it is the client's doing, never counted against the upstream.
-    const attempt = new LinkedAbort(request.signal);
-    let timedOut = false;
-    const timeout = setTimeout(() => {
-      timedOut = true;
-      attempt.abort();
-    }, prepared.timeoutMs);
-    const ended = (result: AttemptEnd["result"]) => {
+    const attempt = new AttemptAbort(request.signal);
+    const timeout = setTimeout(timeAttemptOut, prepared.timeoutMs, attempt);
+    const ended = (result: AttemptEnd["result"]) =>
       prepared.end({ result, usage: noUsage, timeToFirstTokenMs: 0, latencyMs: this.now() - started });
-    };
     const count = (result: string) => this.options.metrics.attempts.inc({ provider: provider.name, result });
     try {
       let answer = await prepared.send(attempt.signal);
@@ -255,17 +250,7 @@ export class Dispatcher {
       if (answer.kind === "stream") answer = await firstEventOrFailure(answer, prepared.address);
       clearTimeout(timeout);
       count(answer.kind === "json" && answer.status >= 400 ? "client_error" : "success");
-      let open = true;
-      const end = (outcome: AttemptEnd) => {
-        if (!open) return;
-        open = false;
-        attempt.dispose();
-        if (outcome.result === "success") permit.success();
-        else if (outcome.result === "cancelled") permit.release();
-        else permit.failure();
-        prepared.end(outcome);
-      };
-      return { kind: "answer", prepared, dispatched: { answer, end } };
+      return { kind: "answer", prepared, dispatched: new OpenAttempt(answer, attempt, permit, prepared) };
     } catch (error) {
       clearTimeout(timeout);
       attempt.dispose();
@@ -275,6 +260,7 @@ export class Dispatcher {
         count("cancelled");
         throw stopReason(request.signal);
       }
+      const { timedOut } = attempt;
       const failure = timedOut
         ? new StrataError(
             "timeout",
@@ -313,6 +299,39 @@ export class Dispatcher {
 
   private throwIfStopped(request: DispatchRequest, attempts: number, errors: string[]): void {
     if (request.signal.aborted) throw new DispatchError(stopReason(request.signal), attempts, errors);
+  }
+}
+
+/** The attempt's own abort: its provider's time limit, or the request's signal. */
+class AttemptAbort extends LinkedAbort {
+  timedOut = false;
+}
+
+function timeAttemptOut(attempt: AttemptAbort): void {
+  attempt.timedOut = true;
+  attempt.abort();
+}
+
+/** An answer that has begun; end() closes the attempt exactly once (breaker, router report). */
+class OpenAttempt implements Dispatched {
+  served!: ServedBy;
+  private open = true;
+
+  constructor(
+    readonly answer: UpstreamAnswer,
+    private readonly attempt: LinkedAbort,
+    private readonly permit: CircuitPermit,
+    private readonly prepared: PreparedAttempt,
+  ) {}
+
+  end(outcome: AttemptEnd): void {
+    if (!this.open) return;
+    this.open = false;
+    this.attempt.dispose();
+    if (outcome.result === "success") this.permit.success();
+    else if (outcome.result === "cancelled") this.permit.release();
+    else this.permit.failure();
+    this.prepared.end(outcome);
   }
 }
 

@@ -44,6 +44,7 @@ export async function buildProviders(
       client: engineClient,
       logger: engine.logger,
       maxRetries: config.engine.maxRetries,
+      scaleFromZeroWaitMs: config.engine.scaleFromZeroWaitMs,
       timeoutMs: engine.upstream.headersTimeoutMs,
     }),
   );

@@ -79,6 +79,11 @@ export const providersConfigSchema = z
       .object({
         /** Retries of a self-hosted model after its first attempt (the router may pick another replica). */
         maxRetries: z.coerce.number().int().min(0).max(10).default(2),
+        /**
+         * How long a request for a model scaled to zero waits while the operator starts a replica (the
+         * request's own deadline still applies); 0 answers 503 at once. Loading large weights takes minutes.
+         */
+        scaleFromZeroWaitMs: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
       })
       .strict()
       .prefault({}),
@@ -140,6 +145,7 @@ export const providersEnv: Record<string, string> = {
   "providers.hosted": "GATEWAY_PROVIDERS",
   "providers.aliases": "GATEWAY_MODEL_ALIASES",
   "providers.engine.maxRetries": "GATEWAY_ENGINE_MAX_RETRIES",
+  "providers.engine.scaleFromZeroWaitMs": "GATEWAY_ENGINE_SCALE_FROM_ZERO_WAIT_MS",
   "providers.retry.initialBackoffMs": "GATEWAY_RETRY_INITIAL_BACKOFF_MS",
   "providers.retry.maxBackoffMs": "GATEWAY_RETRY_MAX_BACKOFF_MS",
   "providers.retry.maxRetryAfterMs": "GATEWAY_RETRY_MAX_RETRY_AFTER_MS",

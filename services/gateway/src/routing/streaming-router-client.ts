@@ -37,16 +37,9 @@ export interface StreamingRouterClientOptions {
   random?: () => number;
 }
 
-interface Pending {
-  request: RouteInit;
-  options: ClientCallOptions | undefined;
-  resolve(response: routerV1.RouteResponse): void;
-  reject(error: StrataError): void;
-}
-
 interface OpenStream {
   call: RouteStreamCall;
-  pending: Map<string, Pending>;
+  pending: Map<string, PendingRoute>;
   /** Routes given up on (timeout, abort) whose answer may still come: its in-flight slot must be freed. */
   abandoned: Set<string>;
   /** Messages sent since the transport buffer filled; undefined while it has room. */
@@ -92,38 +85,13 @@ export class StreamingRouterClient implements Pick<RouterClient, "route" | "repo
     // arrive on later ticks, so registering the pending entry after sending cannot miss one.
     if (!this.send(stream, { kind: { case: "route", value: request } }))
       return this.options.client.route(request, options);
+    const deadlineMs = options?.deadline === undefined ? Infinity : +options.deadline - Date.now();
+    const waitMs = Math.max(0, Math.min(this.timeoutMs, deadlineMs));
     return new Promise((resolve, reject) => {
-      const signal = options?.signal;
-      const deadlineMs = options?.deadline === undefined ? Infinity : +options.deadline - Date.now();
-      const waitMs = Math.max(0, Math.min(this.timeoutMs, deadlineMs));
-      const settle = () => {
-        stream.pending.delete(requestId);
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const giveUp = (error: StrataError) => {
-        settle();
-        stream.abandoned.add(requestId);
-        reject(error);
-      };
-      const onAbort = () => giveUp(clientClosed());
-      const timer = setTimeout(
-        () => giveUp(new StrataError("timeout", `the router did not answer within ${waitMs} ms`)),
-        waitMs,
-      );
-      signal?.addEventListener("abort", onAbort, { once: true });
-      stream.pending.set(requestId, {
-        request,
-        options,
-        resolve: (response) => {
-          settle();
-          resolve(response);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      });
+      const pending = new PendingRoute(stream, requestId, request, options, resolve, reject);
+      pending.timer = setTimeout(routeTimedOut, waitMs, pending, waitMs);
+      options?.signal?.addEventListener("abort", pending, { once: true });
+      stream.pending.set(requestId, pending);
     });
   }
 
@@ -233,10 +201,62 @@ export class StreamingRouterClient implements Pick<RouterClient, "route" | "repo
     });
     for (const pending of [...stream.pending.values()]) {
       if (unimplemented)
-        this.options.client.route(pending.request, pending.options).then(pending.resolve, pending.reject);
+        this.options.client.route(pending.request, pending.options).then(
+          (response) => pending.resolve(response),
+          (failure: StrataError) => pending.reject(failure),
+        );
       else pending.reject(error);
     }
   }
+}
+
+/**
+ * A streamed Route waiting for its answer. It is its own abort listener and carries its own timer
+ * argument, so placing a route allocates one object rather than a handful of closures.
+ */
+class PendingRoute {
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly stream: OpenStream,
+    private readonly requestId: string,
+    readonly request: RouteInit,
+    readonly options: ClientCallOptions | undefined,
+    private readonly onResolve: (response: routerV1.RouteResponse) => void,
+    private readonly onReject: (error: StrataError) => void,
+  ) {}
+
+  resolve(response: routerV1.RouteResponse): void {
+    this.settle();
+    this.onResolve(response);
+  }
+
+  reject(error: StrataError): void {
+    this.settle();
+    this.onReject(error);
+  }
+
+  /** Stops waiting; the answer may still come, and then its in-flight slot is released (deliver). */
+  giveUp(error: StrataError): void {
+    this.settle();
+    this.stream.abandoned.add(this.requestId);
+    this.onReject(error);
+  }
+
+  /** The caller's signal fired (EventListener object form). */
+  handleEvent(): void {
+    this.giveUp(clientClosed());
+  }
+
+  private settle(): void {
+    this.stream.pending.delete(this.requestId);
+    clearTimeout(this.timer);
+    this.options?.signal?.removeEventListener("abort", this);
+  }
+}
+
+function routeTimedOut(pending: PendingRoute, waitMs: number): void {
+  pending.giveUp(new StrataError("timeout", `the router did not answer within ${waitMs} ms`));
 }
 
 function clientClosed(): StrataError {

@@ -1,15 +1,14 @@
 /**
  * An AbortController that also aborts when a parent signal does, with the parent's reason. Unlike
  * AbortSignal.any it is unlinked explicitly (dispose), so a long-lived parent never accumulates a
- * listener per attempt.
+ * listener per attempt. It is its own listener (handleEvent): no closure to create per attempt.
  */
 export class LinkedAbort {
   private readonly controller = new AbortController();
-  private readonly onParentAbort = () => this.controller.abort(this.parent.reason);
 
   constructor(private readonly parent: AbortSignal) {
     if (parent.aborted) this.controller.abort(parent.reason);
-    else parent.addEventListener("abort", this.onParentAbort, { once: true });
+    else parent.addEventListener("abort", this, { once: true });
   }
 
   get signal(): AbortSignal {
@@ -20,7 +19,12 @@ export class LinkedAbort {
     this.controller.abort(reason);
   }
 
+  /** The parent aborted (EventListener object form). */
+  handleEvent(): void {
+    this.controller.abort(this.parent.reason);
+  }
+
   dispose(): void {
-    this.parent.removeEventListener("abort", this.onParentAbort);
+    this.parent.removeEventListener("abort", this);
   }
 }

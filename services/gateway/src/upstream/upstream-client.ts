@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { StrataError } from "@strata/kit";
-import { Agent, request, errors as undiciErrors } from "undici";
+import { Agent, errors as undiciErrors } from "undici";
+import { collectStream } from "../http/collect-stream.js";
 
 export interface UpstreamClientOptions {
   connectTimeoutMs: number;
@@ -28,6 +29,8 @@ export interface UpstreamResponse {
 /** HTTP to upstreams (engine replicas, hosted APIs) over keep-alive connection pools, one per origin. */
 export class UpstreamClient {
   private readonly agent: Agent;
+  /** Upstream URLs split into origin and path once: parsing a URL per request is a measurable cost. */
+  private readonly targets = new Map<string, { origin: string; path: string }>();
 
   constructor(options: UpstreamClientOptions) {
     this.agent = new Agent({
@@ -41,9 +44,11 @@ export class UpstreamClient {
 
   async post(upstreamRequest: UpstreamRequest): Promise<UpstreamResponse> {
     try {
-      const response = await request(upstreamRequest.url, {
+      const { origin, path } = this.target(upstreamRequest.url);
+      const response = await this.agent.request({
+        origin,
+        path,
         method: "POST",
-        dispatcher: this.agent,
         headers: { "content-type": "application/json", ...upstreamRequest.headers },
         body: JSON.stringify(upstreamRequest.body),
         signal: upstreamRequest.signal,
@@ -56,6 +61,18 @@ export class UpstreamClient {
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+
+  private target(url: string): { origin: string; path: string } {
+    let target = this.targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      // A handful of endpoints and paths in practice; the bound only guards against surprises.
+      if (this.targets.size >= 1_000) this.targets.clear();
+      this.targets.set(url, target);
+    }
+    return target;
   }
 }
 
@@ -92,18 +109,14 @@ function origin(address: string): string {
 }
 
 /** Reads a whole (bounded) response body. */
-export async function readAll(body: Readable, limit = 64 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      body.destroy();
-      throw new StrataError("upstream_error", "The upstream's answer is too large.");
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
+export function readAll(body: Readable, limit = 64 * 1024 * 1024): Promise<Buffer> {
+  // Copied even when it came in one chunk: answers may be kept (response cache) long after the read.
+  return collectStream(
+    body,
+    limit,
+    () => new StrataError("upstream_error", "The upstream's answer is too large."),
+    true,
+  );
 }
 
 const connectFailureCodes = new Set([

@@ -1,13 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { routerV1 } from "@strata/proto";
-import type { Router } from "../routing/router.js";
+import type { RouterCalls } from "../routing/router.js";
 import type { DiscoveredRouting } from "./discovered-routing.js";
 import type { DiscoveredModel } from "./discovered-state.js";
 import type { ModelPrice } from "./model-deployment.js";
 
 type ModelOutput = MessageInitShape<typeof routerV1.ModelInfoSchema>;
 type PriceOutput = MessageInitShape<typeof routerV1.ModelPriceSchema>;
-type RouterApi = Pick<Router, "route" | "routeAsync" | "waitsForClassifier" | "report" | "listModels">;
 
 /**
  * ListModels with what ModelDeployments add: their prices, their models while no replica is ready
@@ -27,10 +26,10 @@ export function listWithDiscovered(
     const price = (byModel.get(entry.id ?? "") ?? byAdapter.get(entry.id ?? ""))?.price;
     return price === undefined ? entry : ({ ...entry, price: toPrice(price) } as ModelOutput);
   });
-  const counts = new Map(result.map((entry) => [entry.id ?? "", entry]));
+  const byId = new Map(result.map((entry) => [entry.id ?? "", entry]));
   const add = (id: string, model: DiscoveredModel, aliasOf?: string) => {
-    if (counts.has(id)) return;
-    const served = counts.get(model.model);
+    if (byId.has(id)) return;
+    const served = byId.get(model.model);
     const entry: ModelOutput = {
       id,
       endpoints: served?.endpoints ?? 0,
@@ -40,7 +39,7 @@ export function listWithDiscovered(
       ...(model.price === undefined ? {} : { price: toPrice(model.price) }),
     };
     result.push(entry);
-    counts.set(id, entry);
+    byId.set(id, entry);
   };
   for (const model of models) add(model.model, model);
   for (const model of models) for (const alias of model.aliases) add(alias, model, model.model);
@@ -53,9 +52,9 @@ export function listWithDiscovered(
 
 /** The router's gRPC-facing methods, with ListModels completed by discovery. */
 export function withDiscoveredModels(
-  router: RouterApi,
+  router: RouterCalls,
   discovered: Pick<DiscoveredRouting, "all" | "tierEntries">,
-): RouterApi {
+): RouterCalls {
   return {
     route: (request) => router.route(request),
     routeAsync: (request, signal) => router.routeAsync(request, signal),

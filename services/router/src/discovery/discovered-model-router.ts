@@ -1,6 +1,7 @@
 import { StrataError } from "@strata/kit";
 import type { EndpointTable } from "../endpoints/endpoint-table.js";
 import type { ModelRequest, ModelResolution, ModelRouter } from "../models/index.js";
+import type { DemandRecorder } from "./demand-recorder.js";
 import type { DiscoveredRouting } from "./discovered-routing.js";
 
 export type ModelResolver = Pick<ModelRouter, "resolveSync" | "config"> &
@@ -9,14 +10,17 @@ export type ModelResolver = Pick<ModelRouter, "resolveSync" | "config"> &
 /**
  * Model routing with the ModelDeployments' settings layered over the configured one: a deployment's
  * tier is a name clients may send, its fallbacks follow its model wherever the request was resolved,
- * and a deployment with no ready replica makes its model unavailable (retryable), not unknown.
+ * and a deployment with no ready replica makes its model unavailable (retryable), not unknown — or,
+ * when it scales to zero, wakes it and answers model_scaling_up so the gateway holds the request.
  * Configured names (aliases, tiers, routes, endpoint models) always win over discovered ones.
  */
 export class DiscoveredModelRouter {
   constructor(
     private readonly base: ModelResolver,
-    private readonly discovered: Pick<DiscoveredRouting, "model" | "resolveName" | "tierModel">,
+    private readonly discovered: Pick<DiscoveredRouting, "model" | "resolveName" | "tierModel"> &
+      Partial<Pick<DiscoveredRouting, "wakeable">>,
     private readonly table: Pick<EndpointTable, "resolveModel" | "adapterBase">,
+    private readonly demand?: Pick<DemandRecorder, "record">,
   ) {}
 
   usesLlmFor(model: string): boolean {
@@ -62,6 +66,14 @@ export class DiscoveredModelRouter {
     );
     if (model === undefined) return resolution;
     if (this.table.resolveModel(model.model) === undefined) {
+      const waking = this.discovered.wakeable?.(model.model) ?? [];
+      if (waking.length > 0) {
+        this.demand?.record(waking);
+        throw new StrataError(
+          "model_scaling_up",
+          `model "${requested}" is scaled to zero: a replica is starting, retry shortly`,
+        );
+      }
       // Scaled to zero, rolling out or failing: the model exists and may come back, so callers may retry.
       throw new StrataError(
         "no_healthy_upstream",

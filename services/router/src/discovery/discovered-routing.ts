@@ -7,10 +7,13 @@ import type { DiscoveredModel, DiscoveredState } from "./discovered-state.js";
 export class DiscoveredRouting {
   private models: ReadonlyMap<string, DiscoveredModel> = new Map();
   private tiers: ReadonlyMap<string, string> = new Map();
+  private waking: ReadonlyMap<string, readonly string[]> = new Map();
   /** Model, alias or tier name → served model. */
   private names: ReadonlyMap<string, string> = new Map();
 
-  update(state: Pick<DiscoveredState, "models" | "tiers">): void {
+  update(
+    state: Pick<DiscoveredState, "models" | "tiers"> & Partial<Pick<DiscoveredState, "wakeable">>,
+  ): void {
     const names = new Map<string, string>();
     for (const model of state.models.values()) {
       names.set(model.model, model.model);
@@ -19,6 +22,7 @@ export class DiscoveredRouting {
     for (const [tier, model] of state.tiers) if (!names.has(tier)) names.set(tier, model);
     this.models = state.models;
     this.tiers = state.tiers;
+    this.waking = state.wakeable ?? new Map();
     this.names = names;
   }
 
@@ -33,6 +37,11 @@ export class DiscoveredRouting {
   /** The served model a discovered model name, alias or tier stands for. */
   resolveName(name: string): string | undefined {
     return this.names.get(name);
+  }
+
+  /** The ModelDeployments of a served model that scale to zero and a waiting request may wake. */
+  wakeable(model: string): readonly string[] {
+    return this.waking.get(model) ?? [];
   }
 
   /** The served model of a discovered tier. */

@@ -29,6 +29,8 @@ export interface DiscoveredState {
   models: Map<string, DiscoveredModel>;
   /** Tier name → served model. */
   tiers: Map<string, string>;
+  /** Served model → its ModelDeployments (`namespace/name`) that a waiting request can wake from zero. */
+  wakeable: Map<string, string[]>;
   /** Settings that could not be applied, each naming the ModelDeployment and what to fix. */
   problems: string[];
 }
@@ -76,8 +78,12 @@ export function buildDiscoveredState(
   for (const model of models.values()) {
     if (model.tier !== undefined) tiers.set(model.tier, model.model);
   }
-  const endpoints = buildEndpoints(views, slices, models, names);
-  return { endpoints, models, tiers, problems };
+  const endpoints = buildEndpoints(views, slices, models, names, problems);
+  const wakeable = new Map<string, string[]>();
+  for (const view of views) {
+    if (view.wakeable) wakeable.set(view.model, [...(wakeable.get(view.model) ?? []), view.key]);
+  }
+  return { endpoints, models, tiers, wakeable, problems };
 }
 
 /** The first ModelDeployment of a model gives its settings; every one adds its aliases and adapters. */
@@ -123,6 +129,7 @@ function buildEndpoints(
   slices: readonly V1EndpointSlice[],
   models: ReadonlyMap<string, DiscoveredModel>,
   names: NameRegistry,
+  problems: string[],
 ): EndpointConfig[] {
   const slicesByService = new Map<string, V1EndpointSlice[]>();
   for (const slice of slices) {
@@ -144,18 +151,21 @@ function buildEndpoints(
       for (const address of readyAddresses(slice)) {
         const id = `${view.key}/${address.name}`;
         if (endpoints.has(id)) continue;
-        endpoints.set(
+        const parsed = discoveredEndpointSchema.safeParse({
           id,
-          discoveredEndpointSchema.parse({
-            id,
-            url: address.url,
-            model: view.model,
-            api: view.api,
-            aliases: model?.aliases ?? [],
-            adapters: view.adapters.filter((adapter) => names.adapterBase(adapter) === view.model),
-            ...(view.kvCapacityTokens === undefined ? {} : { kvCapacityTokens: view.kvCapacityTokens }),
-          }),
-        );
+          url: address.url,
+          model: view.model,
+          api: view.api,
+          aliases: model?.aliases ?? [],
+          adapters: view.adapters.filter((adapter) => names.adapterBase(adapter) === view.model),
+          ...(view.kvCapacityTokens === undefined ? {} : { kvCapacityTokens: view.kvCapacityTokens }),
+        });
+        // One unusable address (a hand-made FQDN slice) must not cost the model its other replicas.
+        if (parsed.success) endpoints.set(id, parsed.data);
+        else
+          problems.push(
+            `ModelDeployment ${view.key}: address ${address.url} ignored (${parsed.error.issues[0]?.message})`,
+          );
       }
     }
   }

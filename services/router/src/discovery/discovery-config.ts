@@ -3,21 +3,11 @@
  * watch ModelDeployments and the EndpointSlices of their Services, and how to reach the API server.
  */
 import { z } from "zod";
-
-/** Booleans arrive as strings from the environment and as booleans from a file or run(). */
-const bool = z.preprocess((value) => {
-  if (typeof value !== "string") return value;
-  const normalized = value.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(normalized)) return true;
-  if (["false", "0", "no", "off"].includes(normalized)) return false;
-  return value;
-}, z.boolean());
-
-const positiveMs = z.coerce.number().int().positive();
+import { flag, positiveMs } from "../config-values.js";
 
 export const kubernetesDiscoverySchema = z
   .object({
-    enabled: bool.default(false),
+    enabled: flag.default(false),
     /**
      * The namespace to watch. Unset (or "*"): every namespace, which needs cluster-wide list/watch on
      * modeldeployments.strata.dev and endpointslices.discovery.k8s.io.
@@ -44,11 +34,3 @@ export type KubernetesDiscoveryConfig = z.output<typeof kubernetesDiscoverySchem
 export function watchedNamespace(config: Pick<KubernetesDiscoveryConfig, "namespace">): string | undefined {
   return config.namespace === undefined || config.namespace === "*" ? undefined : config.namespace;
 }
-
-export const kubernetesDiscoveryEnv = {
-  "kubernetes.enabled": "ROUTER_KUBERNETES_ENABLED",
-  "kubernetes.namespace": "ROUTER_KUBERNETES_NAMESPACE",
-  "kubernetes.kubeconfig": "ROUTER_KUBERNETES_KUBECONFIG",
-  "kubernetes.initialSyncTimeoutMs": "ROUTER_KUBERNETES_INITIAL_SYNC_TIMEOUT_MS",
-  "kubernetes.retryMaxMs": "ROUTER_KUBERNETES_RETRY_MAX_MS",
-} as const;

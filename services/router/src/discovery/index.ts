@@ -1,5 +1,6 @@
 /** Kubernetes discovery: ModelDeployments and their EndpointSlices as endpoints and routing settings. */
 
+export { DemandRecorder, demandAnnotation } from "./demand-recorder.js";
 export { listWithDiscovered, withDiscoveredModels } from "./discovered-model-list.js";
 export { DiscoveredModelRouter, type ModelResolver } from "./discovered-model-router.js";
 export { DiscoveredRouting } from "./discovered-routing.js";
@@ -10,11 +11,7 @@ export {
   type StaticNames,
 } from "./discovered-state.js";
 export { DiscoveredStrategies, type StrategyFactory } from "./discovered-strategies.js";
-export {
-  type KubernetesDiscoveryConfig,
-  kubernetesDiscoveryEnv,
-  kubernetesDiscoverySchema,
-} from "./discovery-config.js";
+export { type KubernetesDiscoveryConfig, kubernetesDiscoverySchema } from "./discovery-config.js";
 export { enginePortName, readyAddresses, serviceNameLabel } from "./endpoint-slice.js";
 export { KubernetesDiscovery } from "./kubernetes-discovery.js";
 export {

@@ -5,9 +5,12 @@ import {
   KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
+  PatchStrategy,
+  setHeaderOptions,
   type V1EndpointSlice,
 } from "@kubernetes/client-node";
 import { ConfigError, type Logger } from "@strata/kit";
+import { DemandRecorder } from "./demand-recorder.js";
 import { buildDiscoveredState, type DiscoveredState, type StaticNames } from "./discovered-state.js";
 import { type KubernetesDiscoveryConfig, watchedNamespace } from "./discovery-config.js";
 import {
@@ -24,8 +27,13 @@ export interface KubernetesDiscoveryDeps {
   /** Names the router's own configuration owns, read at every rebuild. */
   staticNames(): StaticNames;
   onWatchError?(resource: string): void;
+  /** A demand annotation written (or refused) on a ModelDeployment that scales to zero. */
+  onDemandWrite?(result: "written" | "failed"): void;
   logger: Logger;
 }
+
+/** Held requests retry every few seconds; one demand write per ModelDeployment per this is plenty. */
+const demandIntervalMs = 5_000;
 
 const serviceAccountTokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -38,6 +46,8 @@ const serviceAccountTokenPath = "/var/run/secrets/kubernetes.io/serviceaccount/t
 export class KubernetesDiscovery {
   private readonly modelDeployments: ResourceWatch<KubernetesObject>;
   private readonly slices: ResourceWatch<V1EndpointSlice>;
+  /** Wakes ModelDeployments scaled to zero when requests for their model arrive. */
+  readonly demand: DemandRecorder;
   private scheduled = false;
   private closed = false;
 
@@ -56,6 +66,17 @@ export class KubernetesDiscovery {
       version: modelDeploymentVersion,
       plural: modelDeploymentPlural,
     };
+    const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    this.demand = new DemandRecorder({
+      patch: (namespace, name, body) =>
+        objects.patchNamespacedCustomObject(
+          { ...crd, namespace, name, body, fieldManager: "strata-router" },
+          mergePatch,
+        ),
+      intervalMs: demandIntervalMs,
+      onWrite: (result) => deps.onDemandWrite?.(result),
+      logger: deps.logger,
+    });
     this.modelDeployments = new ResourceWatch<KubernetesObject>({
       ...common,
       path: `/apis/${crd.group}/${crd.version}${where}/${crd.plural}`,
@@ -84,7 +105,9 @@ export class KubernetesDiscovery {
   async start(): Promise<boolean> {
     // Events of the first lists arrive before both are complete, when rebuilding is not allowed yet:
     // the first state is published once both are, even when that is after the start-up wait.
-    const both = Promise.all([this.modelDeployments.start(), this.slices.start()]).then(() => this.rebuild());
+    const both = Promise.all([this.modelDeployments.start(), this.slices.start()]).then(() =>
+      this.rebuildLogged(),
+    );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.config.initialSyncTimeoutMs);
@@ -111,13 +134,22 @@ export class KubernetesDiscovery {
     await Promise.all([this.modelDeployments.close(), this.slices.close()]);
   }
 
+  /** A rebuild nobody awaits (a watch event, the first lists after the start-up wait): failures are logged. */
+  private rebuildLogged(): void {
+    try {
+      this.rebuild();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, "cannot apply the discovered state");
+    }
+  }
+
   /** A re-list delivers every object as its own event: one rebuild after the burst is enough. */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.rebuild();
+      this.rebuildLogged();
     });
   }
 
@@ -157,7 +189,7 @@ function describeFailure(error: unknown, resource: string, namespace: string): s
     (error as { statusCode?: unknown }).statusCode;
   if (status === 404) {
     return resource.startsWith("modeldeployments")
-      ? "the API server does not serve it; is the CRD installed (kubectl apply -f operator/crd/modeldeployment.yaml)?"
+      ? "the API server does not serve it; is the CRD installed (kubectl apply -f charts/strata/crds/modeldeployment.yaml)?"
       : "the API server does not serve it";
   }
   if (status === 401) return "the API server refused the router's credentials";

@@ -1,5 +1,5 @@
 /**
- * The parts of a ModelDeployment (strata.dev/v1alpha1, operator/crd/modeldeployment.yaml) the router
+ * The parts of a ModelDeployment (strata.dev/v1alpha1, charts/strata/crds/modeldeployment.yaml) the router
  * reads. The API server already validated the object against the CRD; this parse only guards against
  * versions of the resource this router does not know, so unknown fields are ignored, not refused.
  */
@@ -42,7 +42,11 @@ const modelDeploymentSchema = z.object({
         price: price.optional(),
       })
       .prefault({}),
+    autoscaling: z.object({ scaleToZero: z.boolean().default(false) }).optional(),
   }),
+  status: z
+    .object({ conditions: z.array(z.object({ type: z.string(), status: z.string() })).default([]) })
+    .optional(),
 });
 
 export type ModelPrice = z.output<typeof price>;
@@ -64,6 +68,11 @@ export interface ModelDeploymentView {
   price: ModelPrice | undefined;
   /** Deletion was requested (a finalizer may keep the object a while): it takes no new traffic. */
   deleting: boolean;
+  /**
+   * A request finding no ready replica wakes it: it scales to zero (spec.autoscaling.scaleToZero) and
+   * nothing the operator reports as Degraded stands in the way of a replica starting.
+   */
+  wakeable: boolean;
 }
 
 export type ReadResult = { ok: true; view: ModelDeploymentView } | { ok: false; key: string; error: string };
@@ -77,7 +86,8 @@ export function readModelDeployment(object: unknown): ReadResult {
     const error = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
     return { ok: false, key, error };
   }
-  const { metadata, spec } = parsed.data;
+  const { metadata, spec, status } = parsed.data;
+  const degraded = status?.conditions.some((entry) => entry.type === "Degraded" && entry.status === "True");
   return {
     ok: true,
     view: {
@@ -95,6 +105,7 @@ export function readModelDeployment(object: unknown): ReadResult {
       fallbacks: spec.routing.fallbacks,
       price: spec.routing.price,
       deleting: metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null,
+      wakeable: spec.autoscaling?.scaleToZero === true && degraded !== true,
     },
   };
 }

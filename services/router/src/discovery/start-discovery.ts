@@ -1,18 +1,16 @@
 import { Counter, Gauge, type Logger, type Registry } from "@strata/kit";
 import type { RouterConfig } from "../config.js";
 import type { EndpointTable } from "../endpoints/endpoint-table.js";
-import type { Router } from "../routing/router.js";
+import type { RouterCalls } from "../routing/router.js";
 import type { StrategyDeps } from "../scoring/strategy.js";
 import { createStrategy } from "../scoring/strategy-registry.js";
-import type { StrategySource } from "../scoring/strategy-selector.js";
+import { type StrategySource, sharedParams } from "../scoring/strategy-selector.js";
 import { withDiscoveredModels } from "./discovered-model-list.js";
 import { DiscoveredModelRouter, type ModelResolver } from "./discovered-model-router.js";
 import { DiscoveredRouting } from "./discovered-routing.js";
 import type { DiscoveredState, StaticNames } from "./discovered-state.js";
 import { DiscoveredStrategies } from "./discovered-strategies.js";
 import { KubernetesDiscovery } from "./kubernetes-discovery.js";
-
-type RouterApi = Pick<Router, "route" | "routeAsync" | "waitsForClassifier" | "report" | "listModels">;
 
 /**
  * What the composition root asks of discovery. Without Kubernetes discovery every method hands back
@@ -25,7 +23,7 @@ export interface Discovery {
   serves(name: string): boolean;
   strategies(base: StrategySource, deps: StrategyDeps): StrategySource;
   models(base: ModelResolver): ModelResolver | DiscoveredModelRouter;
-  service(router: RouterApi): RouterApi;
+  service(router: RouterCalls): RouterCalls;
   /** Publishes the current endpoints again, for endpoint-table listeners registered after start. */
   resync(): void;
   close(): Promise<void>;
@@ -74,6 +72,7 @@ export async function startDiscovery(config: RouterConfig, deps: DiscoveryDeps):
     onState: apply,
     staticNames,
     onWatchError: (resource) => metrics.watchErrors.inc({ resource }),
+    onDemandWrite: (result) => metrics.demandWrites.inc({ result }),
     logger,
   });
   const synced = await discovery.start();
@@ -91,23 +90,18 @@ export async function startDiscovery(config: RouterConfig, deps: DiscoveryDeps):
     serves: (name) => routing.resolveName(name) !== undefined,
     strategies: (base, strategyDeps) =>
       new DiscoveredStrategies(base, config.routing, routing, (name) =>
-        createStrategy(name, strategyParams(config, name), strategyDeps),
+        createStrategy(name, sharedParams(config.routing, name, { weights: config.weights }), strategyDeps),
       ),
     models: (base) => {
       modelRouting = base;
       // Conflicts with the configured routing names are reported now that they are known.
       discovery.rebuild();
-      return new DiscoveredModelRouter(base, routing, table);
+      return new DiscoveredModelRouter(base, routing, table, discovery.demand);
     },
     service: (router) => withDiscoveredModels(router, routing),
     resync: () => discovery.rebuild(),
     close: () => discovery.close(),
   };
-}
-
-/** The parameters the configuration gives a strategy by name, as StrategySelector reads them. */
-function strategyParams(config: RouterConfig, name: string): unknown {
-  return config.routing.params[name] ?? (name === "least-load" ? { weights: config.weights } : {});
 }
 
 function staticNamesOf(config: RouterConfig, models: () => ModelResolver | undefined): () => StaticNames {
@@ -145,6 +139,12 @@ function createDiscoveryMetrics(registry: Registry) {
     labelNames: ["resource"],
     registers: [registry],
   });
+  const demandWrites = new Counter({
+    name: "strata_router_demand_writes_total",
+    help: "Demand annotations written on ModelDeployments scaled to zero (to wake them), by result.",
+    labelNames: ["result"],
+    registers: [registry],
+  });
   const synced = (read: () => boolean) =>
     new Gauge({
       name: "strata_router_discovery_synced",
@@ -154,5 +154,5 @@ function createDiscoveryMetrics(registry: Registry) {
         this.set(read() ? 1 : 0);
       },
     });
-  return { endpoints, models, watchErrors, synced };
+  return { endpoints, models, watchErrors, demandWrites, synced };
 }

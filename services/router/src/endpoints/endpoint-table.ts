@@ -77,8 +77,13 @@ export class EndpointTable {
     return new Map([...this.byModel].sort(([a], [b]) => a.localeCompare(b)));
   }
 
-  onEndpointsChanged(listener: EndpointsChangedListener): void {
+  /** Returns the function that stops telling `listener`. */
+  onEndpointsChanged(listener: EndpointsChangedListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   /**
@@ -93,7 +98,8 @@ export class EndpointTable {
         : this.createState(config);
     });
     this.index(states);
-    for (const listener of this.listeners) listener(this.endpoints);
+    // A copy: a listener may stop listening while being told.
+    for (const listener of [...this.listeners]) listener(this.endpoints);
   }
 
   private createState(config: EndpointConfig): EndpointState {

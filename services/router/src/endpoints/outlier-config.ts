@@ -1,6 +1,5 @@
 import { z } from "zod";
-
-const positiveMs = z.coerce.number().int().positive();
+import { flag, positiveMs } from "../config-values.js";
 
 /**
  * Outlier ejection (Envoy's outlier_detection, consecutive-failure flavour): an endpoint whose
@@ -9,7 +8,7 @@ const positiveMs = z.coerce.number().int().positive();
  */
 export const outlierDetectionSchema = z
   .object({
-    enabled: z.stringbool().or(z.boolean()).default(true),
+    enabled: flag.default(true),
     /** Failed Reports in a row (upstream error, connect error, timeout) that eject (Envoy consecutive_5xx). */
     consecutiveFailures: z.coerce.number().int().min(1).default(5),
     /** First ejection's length; each ejection soon after the previous one doubles it (Envoy base_ejection_time). */

@@ -30,7 +30,9 @@ export class AddedTokenMatcher {
     // Longest first: JavaScript alternation is leftmost-first, which then equals leftmost-longest.
     const contents = [...this.byContent.keys()].sort((a, b) => b.length - a.length);
     this.pattern =
-      contents.length === 0 ? null : new RegExp(contents.map((content) => escapeRegex(content)).join("|"), "gu");
+      contents.length === 0
+        ? null
+        : new RegExp(contents.map((content) => escapeRegex(content)).join("|"), "gu");
     this.longest = contents.reduce((longest, content) => Math.max(longest, content.length), 0);
     this.hasLeftStrip = tokens.some((token) => token.lstrip);
     this.hasSingleWord = tokens.some((token) => token.single_word);
@@ -60,7 +62,10 @@ export class AddedTokenMatcher {
   private standsAlone(text: string, start: number, stop: number): boolean {
     const before = start === 0 ? undefined : String.fromCodePoint(codePointBefore(text, start));
     const after = stop >= text.length ? undefined : String.fromCodePoint(text.codePointAt(stop) as number);
-    return !(before !== undefined && wordCharacter.test(before)) && !(after !== undefined && wordCharacter.test(after));
+    return (
+      !(before !== undefined && wordCharacter.test(before)) &&
+      !(after !== undefined && wordCharacter.test(after))
+    );
   }
 }
 

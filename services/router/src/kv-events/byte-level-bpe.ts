@@ -54,7 +54,8 @@ export class ByteLevelBpe {
   constructor(options: BpeOptions) {
     this.vocab = options.vocab;
     for (const id of this.vocab.values()) {
-      if (!Number.isInteger(id) || id < 0 || id >= pairShift) throw new Error(`vocabulary id ${id} out of range`);
+      if (!Number.isInteger(id) || id < 0 || id >= pairShift)
+        throw new Error(`vocabulary id ${id} out of range`);
     }
     if (options.merges.length >= maxMerges) throw new Error(`${options.merges.length} merges is too many`);
     options.merges.forEach(([left, right], rank) => {
@@ -116,7 +117,9 @@ export class ByteLevelBpe {
         if (!previousUnknown) ids.push(this.unkId);
         previousUnknown = true;
       } else {
-        throw new Error(`character ${JSON.stringify(char)} is not in the vocabulary and there is no unk_token`);
+        throw new Error(
+          `character ${JSON.stringify(char)} is not in the vocabulary and there is no unk_token`,
+        );
       }
     }
     return ids;

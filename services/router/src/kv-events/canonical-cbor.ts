@@ -59,7 +59,8 @@ export class CborWriter {
 
   integer(value: number | bigint): this {
     if (typeof value === "number") {
-      if (!Number.isSafeInteger(value)) throw new RangeError(`canonical CBOR: ${value} is not a safe integer`);
+      if (!Number.isSafeInteger(value))
+        throw new RangeError(`canonical CBOR: ${value} is not a safe integer`);
       return value >= 0 ? this.head(MAJOR_UNSIGNED, value) : this.head(MAJOR_NEGATIVE, -1 - value);
     }
     const magnitude = value >= 0n ? value : -1n - value;

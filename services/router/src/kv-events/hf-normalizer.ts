@@ -20,13 +20,12 @@ export interface NormalizedText {
   sourceEnds: Int32Array | null;
 }
 
-const ascii = /^[\x00-\x7f]*$/;
 /** Starts no new cluster: combining marks, Hangul medial/final jamo, halfwidth kana voicing marks. */
 const continuesCluster = /[\p{M}\u1160-\u11ff\ud7b0-\ud7ff\uff9e\uff9f]/u;
 
 export function normalizeText(forms: readonly UnicodeForm[], source: string): NormalizedText {
   // Every normalization form leaves ASCII as it is: the common case costs one regex test.
-  if (forms.length === 0 || ascii.test(source)) return { text: source, sourceEnds: null };
+  if (forms.length === 0 || isAscii(source)) return { text: source, sourceEnds: null };
   const apply = (text: string) => forms.reduce((current, form) => current.normalize(form), text);
   const whole = apply(source);
   let text = "";
@@ -36,7 +35,8 @@ export function normalizeText(forms: readonly UnicodeForm[], source: string): No
     const code = source.codePointAt(offset);
     const width = code !== undefined && code > 0xffff ? 2 : 1;
     const boundary =
-      offset === source.length || (offset > start && !continuesCluster.test(String.fromCodePoint(code as number)));
+      offset === source.length ||
+      (offset > start && !continuesCluster.test(String.fromCodePoint(code as number)));
     if (boundary && offset > start) {
       const normalized = apply(source.slice(start, offset));
       text += normalized;
@@ -62,4 +62,9 @@ export function isClusterBoundary(normalized: NormalizedText, end: number): bool
   const ends = normalized.sourceEnds;
   if (ends === null || end === 0 || end >= ends.length) return true;
   return ends[end - 1] !== ends[end];
+}
+
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
 }

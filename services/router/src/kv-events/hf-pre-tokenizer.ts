@@ -6,8 +6,9 @@
  *
  * Each pre-token also says whether tokenizing may resume at its end. That holds at the end of a
  * first-stage piece — a later run of the first stage's regex from there finds the same pieces, as
- * the regex continues from there anyway — unless the regex looks behind its start (lookbehind,
- * anchors) or ByteLevel adds a prefix space (a resumed stretch would get one it must not).
+ * the regex continues from there anyway — unless that regex looks behind its start (lookbehind,
+ * anchors) or the first stage is ByteLevel adding a prefix space (a resumed stretch would get one it
+ * must not).
  */
 import type { PreTokenizerSpec } from "./hf-tokenizer-spec.js";
 import { translateOnigurumaPattern } from "./oniguruma-regex.js";
@@ -44,8 +45,10 @@ export class PreTokenizer {
     let resumesInside = true;
     this.stages = specs.map((spec, index) => {
       const stage = buildStage(spec);
-      if (stage.looksBehind && index === 0) resumesInside = false;
-      if (spec.type === "ByteLevel" && spec.addPrefixSpace) resumesInside = false;
+      // Only the first stage sees whole stretches; later stages split its pieces, resumed or not.
+      if (index === 0 && (stage.looksBehind || (spec.type === "ByteLevel" && spec.addPrefixSpace))) {
+        resumesInside = false;
+      }
       return stage.split;
     });
     this.resumesInside = resumesInside;
@@ -60,7 +63,9 @@ export class PreTokenizer {
         parts.forEach((part, position) => {
           // First-stage pieces may be resumed at; later ones only where their parent ends.
           part.resumable =
-            index === 0 ? this.resumesInside : piece.resumable && position === parts.length - 1 && part.end === piece.end;
+            index === 0
+              ? this.resumesInside
+              : piece.resumable && position === parts.length - 1 && part.end === piece.end;
           next.push(part);
         });
       }
@@ -74,9 +79,13 @@ function buildStage(spec: PreTokenizerSpec): { split: Stage; looksBehind: boolea
   switch (spec.type) {
     case "Split": {
       const source = "regex" in spec.pattern ? spec.pattern.regex : escapeRegex(spec.pattern.literal);
-      const translated = "regex" in spec.pattern ? translateOnigurumaPattern(source) : { source, looksBehind: false };
+      const translated =
+        "regex" in spec.pattern ? translateOnigurumaPattern(source) : { source, looksBehind: false };
       const regex = new RegExp(translated.source, "gu");
-      return { split: (piece) => splitOn(piece, regex, spec.behavior === "Removed"), looksBehind: translated.looksBehind };
+      return {
+        split: (piece) => splitOn(piece, regex, spec.behavior === "Removed"),
+        looksBehind: translated.looksBehind,
+      };
     }
     case "Digits": {
       const regex = spec.individualDigits ? /\p{N}/gu : /\p{N}+/gu;

@@ -51,8 +51,13 @@ const modelSchema = z.looseObject({
   end_of_word_suffix: z.string().nullable().optional(),
   byte_fallback: z.boolean().optional(),
   ignore_merges: z.boolean().optional(),
-  vocab: z.record(z.string(), z.number().int().nonnegative()),
-  merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])])),
+  // Checked by hand below: a real vocabulary has ~10^5 entries and ~3·10^5 merges, too many for
+  // per-element schema parsing at start-up.
+  vocab: z.custom<Record<string, unknown>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    "must be an object of token → id",
+  ),
+  merges: z.custom<unknown[]>((value) => Array.isArray(value), "must be a list"),
 });
 
 const fileSchema = z.looseObject({
@@ -104,7 +109,7 @@ export function parseHfTokenizerSpec(json: unknown): HfTokenizerSpec {
     addedTokens: file.added_tokens,
     normalizers: normalizerForms(file.normalizer, "normalizer"),
     preTokenizers: preTokenizerStages(file.pre_tokenizer),
-    vocab: new Map(Object.entries(model.vocab)),
+    vocab: vocabulary(model.vocab),
     merges: model.merges.map((merge, index) => mergePair(merge, index)),
     ignoreMerges: model.ignore_merges ?? false,
     unkToken: model.unk_token ?? null,
@@ -112,8 +117,33 @@ export function parseHfTokenizerSpec(json: unknown): HfTokenizerSpec {
   };
 }
 
-function mergePair(merge: string | [string, string], index: number): [string, string] {
-  if (Array.isArray(merge)) return merge;
+function vocabulary(vocab: Record<string, unknown>): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const token in vocab) {
+    const id = vocab[token];
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
+      throw new TokenizerSpecError(
+        `model.vocab.${JSON.stringify(token)}`,
+        `id ${String(id)} is not a non-negative integer`,
+      );
+    }
+    map.set(token, id);
+  }
+  return map;
+}
+
+/** A merge as "left right" (older files) or ["left", "right"] (newer ones). */
+function mergePair(merge: unknown, index: number): [string, string] {
+  if (
+    Array.isArray(merge) &&
+    merge.length === 2 &&
+    typeof merge[0] === "string" &&
+    typeof merge[1] === "string"
+  ) {
+    return merge as [string, string];
+  }
+  if (typeof merge !== "string")
+    throw new TokenizerSpecError(`model.merges.${index}`, 'is neither "a b" nor [a, b]');
   const parts = merge.split(" ");
   if (parts.length !== 2) throw new TokenizerSpecError(`model.merges.${index}`, `"${merge}" is not "a b"`);
   return [parts[0] as string, parts[1] as string];
@@ -135,9 +165,14 @@ function normalizerForms(normalizer: NormalizerInput | null, path: string): Unic
 
 function preTokenizerStages(root: PreTokenizerInput | null): PreTokenizerSpec[] {
   const flat: [PreTokenizerInput, string][] = [];
-  const flatten = (node: PreTokenizerInput, path: string) => {
-    if (node.type !== "Sequence") return void flat.push([node, path]);
-    (node.pretokenizers ?? []).forEach((inner, index) => flatten(inner, `${path}.pretokenizers.${index}`));
+  const flatten = (node: PreTokenizerInput, path: string): void => {
+    if (node.type !== "Sequence") {
+      flat.push([node, path]);
+      return;
+    }
+    for (const [index, inner] of (node.pretokenizers ?? []).entries()) {
+      flatten(inner, `${path}.pretokenizers.${index}`);
+    }
   };
   if (root !== null) flatten(root, "pre_tokenizer");
   const stages = flat.map(([node, path]) => preTokenizerStage(node, path));
@@ -146,7 +181,10 @@ function preTokenizerStages(root: PreTokenizerInput | null): PreTokenizerSpec[] 
     throw new TokenizerSpecError("pre_tokenizer", "has no ByteLevel stage: only byte-level BPE is supported");
   }
   if (byteLevel !== stages.length - 1) {
-    throw new TokenizerSpecError(flat[byteLevel + 1]?.[1] ?? "pre_tokenizer", "stages after ByteLevel are not supported");
+    throw new TokenizerSpecError(
+      flat[byteLevel + 1]?.[1] ?? "pre_tokenizer",
+      "stages after ByteLevel are not supported",
+    );
   }
   return stages;
 }
@@ -162,10 +200,14 @@ function preTokenizerStage(node: PreTokenizerInput, path: string): PreTokenizerS
     case "Split": {
       const pattern = splitPatternSchema.safeParse(node.pattern);
       if (!pattern.success) throw new TokenizerSpecError(`${path}.pattern`, "must be {Regex} or {String}");
-      if (node.invert === true) throw new TokenizerSpecError(`${path}.invert`, "inverted splits are not supported");
+      if (node.invert === true)
+        throw new TokenizerSpecError(`${path}.invert`, "inverted splits are not supported");
       const behavior = node.behavior;
       if (behavior !== "Isolated" && behavior !== "Removed") {
-        throw new TokenizerSpecError(`${path}.behavior`, `"${String(behavior)}" is not supported (Isolated, Removed are)`);
+        throw new TokenizerSpecError(
+          `${path}.behavior`,
+          `"${String(behavior)}" is not supported (Isolated, Removed are)`,
+        );
       }
       const value = pattern.data;
       return {

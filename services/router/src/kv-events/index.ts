@@ -1,4 +1,10 @@
 /** Precise (KV-event-fed) routing: ZMQ subscribers per engine, the block index, and the strategy. */
+export {
+  type BlockHashScheme,
+  blockKeys,
+  type ChainHash,
+  engineSimBlockHashScheme,
+} from "./block-hash-scheme.js";
 export { BlockIndex } from "./block-index.js";
 export {
   type KvEventsEndpointConfig,
@@ -9,6 +15,8 @@ export {
   preciseParamsSchema,
 } from "./config.js";
 export { type DecodedBatch, type DecodedKvEvent, decodeEventBatch, normalizeBlockHash } from "./decode.js";
+export { createPromptRenderer, PROMPT_TEMPLATES, type PromptTemplate } from "./engine-prompt.js";
+export { createHfTokenize, HfTokenizer } from "./hf-tokenizer.js";
 export { type KvEventsEndpoint, KvEventsPool } from "./pool.js";
 export { createPrecise, type PreciseDeps, precisePlugin, preciseScorer } from "./precise.js";
 export {
@@ -17,15 +25,12 @@ export {
   type PromptBlockHasherOptions,
   type WalkResult,
 } from "./prompt-block-hasher.js";
-export {
-  createSimTokenize,
-  renderSimChatPrompt,
-  type SimTokenizeOptions,
-  type Tokenize,
-  type TokenSpans,
-} from "./sim-tokenizer.js";
+export { PromptHashers } from "./prompt-hashers.js";
+export { createSimTokenize, renderSimChatPrompt, type SimTokenizeOptions } from "./sim-tokenizer.js";
 export {
   KvEventSubscriber,
   type KvEventSubscriberOptions,
   type KvEventSubscriberStats,
 } from "./subscriber.js";
+export type { Tokenize, TokenSpans } from "./tokenize.js";
+export { type VllmHashAlgorithm, vllmBlockHashScheme, vllmHashAlgorithms } from "./vllm-block-hash.js";

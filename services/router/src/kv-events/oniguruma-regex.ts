@@ -55,28 +55,40 @@ class Translator {
 
   private step(ignoreCase: boolean): void {
     const char = this.pattern[this.position] as string;
-    if (char === "\\") return this.escape();
-    if (this.inClass) return this.classChar(char, ignoreCase);
+    if (char === "\\") {
+      this.escape();
+      return;
+    }
+    if (this.inClass) {
+      this.classChar(char, ignoreCase);
+      return;
+    }
     const quantifier = char === "*" || char === "+" || char === "?" || char === "}";
     // `x*+` is possessive in Oniguruma, which JavaScript cannot express; `x*?` is lazy in both.
     if (char === "+" && this.lastWasQuantifier) this.fail("possessive quantifier");
     this.lastWasQuantifier = quantifier && !(char === "?" && this.lastWasQuantifier);
     switch (char) {
       case "[":
-        return this.openClass();
+        this.openClass();
+        return;
       case "(":
-        return this.openGroup();
+        this.openGroup();
+        return;
       case ")":
         this.groups.pop();
-        return this.emit(")");
+        this.emit(")");
+        return;
       case ".":
-        return this.emit("[^\\n]");
+        this.emit("[^\\n]");
+        return;
       case "^":
       case "$":
         this.looksBehind = true;
-        return this.emit(char);
+        this.emit(char);
+        return;
       default:
-        return this.emit(ignoreCase && /\p{L}/u.test(char) ? caseClass(char) : char);
+        this.emit(ignoreCase && /\p{L}/u.test(char) ? caseClass(char) : char);
+        return;
     }
   }
 
@@ -89,13 +101,17 @@ class Translator {
   private classChar(char: string, ignoreCase: boolean): void {
     if (char === "]") {
       this.inClass = false;
-      return this.emit("]");
+      this.emit("]");
+      return;
     }
     if (char === "[") this.fail("nested character class or POSIX bracket");
     if (char === "&" && this.pattern[this.position + 1] === "&") this.fail("class intersection (&&)");
     if (ignoreCase && char === "-") this.fail("range in a case-insensitive class");
     // Inside a class a letter's case variants go in bare.
-    if (ignoreCase && /\p{L}/u.test(char)) return this.emit(caseClass(char).replace(/^\[|\]$/g, ""));
+    if (ignoreCase && /\p{L}/u.test(char)) {
+      this.emit(caseClass(char).replace(/^\[|\]$/g, ""));
+      return;
+    }
     this.emit(char);
   }
 
@@ -138,31 +154,41 @@ class Translator {
     const next2 = next as string;
     switch (next2) {
       case "s":
-        return this.append(whiteSpace);
+        this.append(whiteSpace);
+        return;
       case "S":
-        return this.append(this.inClass ? this.fail("\\S inside a class") : "\\P{White_Space}");
+        this.append(this.inClass ? this.fail("\\S inside a class") : "\\P{White_Space}");
+        return;
       case "d":
-        return this.append("\\p{Nd}");
+        this.append("\\p{Nd}");
+        return;
       case "D":
-        return this.append("\\P{Nd}");
+        this.append("\\P{Nd}");
+        return;
       case "w":
-        return this.append(this.inClass ? wordClass : `[${wordClass}]`);
+        this.append(this.inClass ? wordClass : `[${wordClass}]`);
+        return;
       case "W":
-        return this.append(this.inClass ? this.fail("\\W inside a class") : `[^${wordClass}]`);
+        this.append(this.inClass ? this.fail("\\W inside a class") : `[^${wordClass}]`);
+        return;
       case "p":
       case "P":
-        return this.property(next2);
+        this.property(next2);
+        return;
       case "r":
       case "n":
       case "t":
       case "f":
       case "v":
-        return this.append(`\\${next2}`);
+        this.append(`\\${next2}`);
+        return;
       case "x":
       case "u":
-        return this.codePoint(next2);
+        this.codePoint(next2);
+        return;
       default:
-        return this.literalEscape(next2);
+        this.literalEscape(next2);
+        return;
     }
   }
 
@@ -180,7 +206,8 @@ class Translator {
     const braced = /^\{([0-9A-Fa-f]+)\}/.exec(rest);
     if (braced) {
       this.position += braced[0].length;
-      return this.append(`\\u{${braced[1]}}`);
+      this.append(`\\u{${braced[1]}}`);
+      return;
     }
     const digits = kind === "x" ? 2 : 4;
     const plain = new RegExp(`^[0-9A-Fa-f]{${digits}}`).exec(rest);
@@ -192,7 +219,10 @@ class Translator {
   private literalEscape(char: string): void {
     if (/[0-9]/.test(char)) this.fail("back-reference or octal escape");
     if (/[A-Za-z]/.test(char)) this.fail(`\\${char}`);
-    if (syntaxCharacters.has(char) || (this.inClass && char === "-")) return this.append(`\\${char}`);
+    if (syntaxCharacters.has(char) || (this.inClass && char === "-")) {
+      this.append(`\\${char}`);
+      return;
+    }
     this.append(char);
   }
 
@@ -206,7 +236,9 @@ class Translator {
   }
 
   private fail(what: string): never {
-    throw new Error(`unsupported regex construct (${what}) in pre-tokenizer pattern ${JSON.stringify(this.pattern)}`);
+    throw new Error(
+      `unsupported regex construct (${what}) in pre-tokenizer pattern ${JSON.stringify(this.pattern)}`,
+    );
   }
 }
 
@@ -240,7 +272,8 @@ function caseClass(char: string): string {
       const candidate = String.fromCharCode(code);
       if (matcher.test(candidate)) variants.add(candidate);
     }
-    cached = variants.size === 1 ? char : `[${[...variants].filter((variant) => variant.length === 1).join("")}]`;
+    cached =
+      variants.size === 1 ? char : `[${[...variants].filter((variant) => variant.length === 1).join("")}]`;
     caseClasses.set(char, cached);
   }
   return cached;

@@ -14,8 +14,9 @@
  * prompt block hasher remembers tokenization by prefix, and `onRouted` completes it for the whole
  * prompt, so the next turn of the conversation walks remembered ground.
  *
- * LoRA adapters are not mixed into the hashes: engine-sim hashes without them; with vLLM they are
- * part of the block key (lora_name extra key) and would need to be added here.
+ * LoRA adapters: engine-sim hashes without them; vLLM puts the adapter's name in every block's hash,
+ * so a request naming an adapter walks that adapter's hasher (`hashers`). Prompts are first rebuilt
+ * into the engine's own text (`renderPrompt`, the engine's chat template) when it differs.
  */
 import { DEFAULT_BLOCK_SIZE, DEFAULT_HASH_SEED } from "@strata/engine-sim";
 import type { z } from "zod";
@@ -32,7 +33,8 @@ import { RotatingTieBreak } from "../scoring/tie-break.js";
 import type { BlockIndex } from "./block-index.js";
 import { preciseParamsSchema } from "./config.js";
 import { PromptBlockHasher } from "./prompt-block-hasher.js";
-import type { Tokenize } from "./sim-tokenizer.js";
+import type { PromptHashers } from "./prompt-hashers.js";
+import type { Tokenize } from "./tokenize.js";
 
 export interface PreciseDeps {
   index: Pick<BlockIndex, "longestPrefixMatch" | "holds">;
@@ -41,6 +43,10 @@ export interface PreciseDeps {
   hasher?: PromptBlockHasher;
   /** Must match the engines; engine-sim's defaults (16 tokens, seed "0") when absent. */
   hashing?: { blockSize: number; hashSeed: string };
+  /** Per-adapter hashers (vLLM keys an adapter's blocks apart); `hasher` serves every request when absent. */
+  hashers?: Pick<PromptHashers, "for">;
+  /** The engine's prompt text from the routed prompt (engine-prompt.ts); the prompt itself when absent. */
+  renderPrompt?: (prompt: string) => string;
 }
 
 type Params = z.output<typeof preciseParamsSchema>;
@@ -56,6 +62,8 @@ function matcher(deps: PreciseDeps) {
       hashSeed: deps.hashing?.hashSeed ?? DEFAULT_HASH_SEED,
     });
   const { index } = deps;
+  const render = deps.renderPrompt ?? ((prompt: string) => prompt);
+  const hasherFor = (request: RoutingRequest) => deps.hashers?.for(request.adapter) ?? hasher;
   const held: bigint[] = [];
   const visit = (hash: bigint) => {
     if (!index.holds(hash)) return false;
@@ -70,7 +78,7 @@ function matcher(deps: PreciseDeps) {
     exact: true,
     match(request: RoutingRequest, candidates: readonly Candidate[]): void {
       held.length = 0;
-      const walked = hasher.walk(request.prompt, visit);
+      const walked = hasherFor(request).walk(render(request.prompt), visit);
       state.blocks = Math.max(walked.blocks, held.length);
       state.exact = walked.exact;
       const matches = held.length === 0 ? noMatches : index.longestPrefixMatch(held);
@@ -84,6 +92,10 @@ function matcher(deps: PreciseDeps) {
     },
     describe(position: number): string {
       return `${state.matched[position]}/${state.exact ? "" : "≈"}${state.blocks} blocks cached (KV events)`;
+    },
+    /** Completes the prompt's walk so its next turn hashes only new text. */
+    remember(request: RoutingRequest): void {
+      hasherFor(request).remember(render(request.prompt));
     },
   };
   return state;
@@ -100,7 +112,7 @@ export function preciseScorer(params: unknown, deps: PreciseDeps): Scorer {
         out[position] = state.fraction(position);
     },
     describe: (position) => state.describe(position),
-    onRouted: (request) => state.hasher.remember(request.prompt),
+    onRouted: (request) => state.remember(request),
   };
 }
 
@@ -155,7 +167,7 @@ export function createPrecise(params: unknown, deps: PreciseDeps): Strategy {
       };
     },
     onRouted(request) {
-      state.hasher.remember(request.prompt);
+      state.remember(request);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
- * A prompt's KV block hashes, exactly as the engines compute them (engine-sim's `hashBlock` over the
- * same tokens, block size and seed), without tokenizing and hashing the whole prompt on every
- * decision.
+ * A prompt's KV block hashes, exactly as the engines compute them (their block hash scheme — engine-sim's
+ * or vLLM's — over the same tokens, block size and seed), without tokenizing and hashing the whole
+ * prompt on every decision.
  *
  * Successive turns of a conversation, and requests sharing a system prompt or document, share their
  * leading text. The prompt is cut into chunks of `chunkChars` characters; for every chunk boundary the
@@ -17,15 +17,22 @@
  *
  * Boundaries live in one LRU (a Map in use order) bounded by `maxChunks`; a forgotten boundary is
  * recomputed from the nearest earlier one still known, or from the start.
+ *
+ * A chunk that ends inside a long unbroken run (a word of thousands of letters, a wall of spaces)
+ * yields no final token; the next chunk then starts from the same place. So that such a run costs
+ * linear rather than quadratic work, a boundary without progress makes the following ones skip
+ * tokenizing until the span has doubled.
  */
-import { hashBlock, rootBlockHash } from "@strata/engine-sim";
-import type { Tokenize, TokenSpans } from "./sim-tokenizer.js";
+import { type BlockHashScheme, type ChainHash, engineSimBlockHashScheme } from "./block-hash-scheme.js";
+import type { Tokenize, TokenSpans } from "./tokenize.js";
 
 export interface PromptBlockHasherOptions {
   /** Tokens per KV block; the engines' --block-size. */
   blockSize: number;
-  /** Seed of the hash chain; the engines' (vLLM: PYTHONHASHSEED). */
-  hashSeed: string;
+  /** Seed of engine-sim's hash chain (`--hash-seed`), used when no `scheme` is given. */
+  hashSeed?: string;
+  /** How the engines hash blocks; engine-sim's scheme with `hashSeed` by default. */
+  scheme?: BlockHashScheme;
   /** Characters per remembered chunk (llm-d's prefix store uses 256). */
   chunkChars?: number;
   /** Chunk boundaries remembered; each costs a few hundred bytes. */
@@ -41,11 +48,13 @@ interface Boundary {
   readonly resume: number;
   readonly tokens: number;
   /** Hash of the last full block before `resume` (the chain root when there is none). */
-  readonly lastHash: bigint;
+  readonly lastHash: ChainHash;
   /** Tokens after the last full block (fewer than blockSize). */
   readonly partial: readonly number[];
-  /** Block hashes completed between the previous boundary and this one, in order. */
+  /** Index keys of the blocks completed between the previous boundary and this one, in order. */
   readonly hashes: readonly bigint[];
+  /** Chunk ends before this offset skip tokenizing (the run ending here made no progress). */
+  readonly retryAt: number;
 }
 
 /** Called with each block hash in order; return false to stop the walk. */
@@ -64,6 +73,7 @@ const twoPow21 = 2 ** 21;
 
 export class PromptBlockHasher {
   readonly blockSize: number;
+  readonly scheme: BlockHashScheme;
   private readonly chunkChars: number;
   private readonly maxChunks: number;
   private readonly spans: TokenSpans | undefined;
@@ -85,6 +95,7 @@ export class PromptBlockHasher {
       throw new Error(`invalid blockSize ${options.blockSize}`);
     }
     this.blockSize = options.blockSize;
+    this.scheme = options.scheme ?? engineSimBlockHashScheme(options.hashSeed ?? "0");
     this.chunkChars = options.chunkChars ?? 256;
     this.maxChunks = options.maxChunks ?? 32_768;
     this.spans = tokenize.spans;
@@ -94,9 +105,10 @@ export class PromptBlockHasher {
       depth: 0,
       resume: 0,
       tokens: 0,
-      lastHash: rootBlockHash(options.hashSeed),
+      lastHash: this.scheme.root,
       partial: [],
       hashes: [],
+      retryAt: 0,
     };
     this.root = this.advance(start, leading, leading.length, 0, 0);
   }
@@ -158,6 +170,21 @@ export class PromptBlockHasher {
       return known;
     }
     this.misses++;
+    const boundary =
+      end < parent.retryAt
+        ? { ...parent, check: lane2, depth, hashes: [] }
+        : this.tokenizeTo(parent, prompt, end, lane2, depth);
+    if (known !== undefined) this.boundaries.delete(key);
+    this.boundaries.set(key, boundary);
+    if (this.boundaries.size > this.maxChunks) {
+      const oldest = this.boundaries.keys().next().value as number;
+      this.boundaries.delete(oldest);
+    }
+    return boundary;
+  }
+
+  /** The boundary at `end`: the text from the parent's resume point tokenized, its final tokens hashed. */
+  private tokenizeTo(parent: Boundary, prompt: string, end: number, check: number, depth: number): Boundary {
     const spans = this.spans as TokenSpans;
     this.ids.length = 0;
     this.ends.length = 0;
@@ -167,14 +194,8 @@ export class PromptBlockHasher {
     let kept = 0;
     while (kept < this.ends.length && (this.ends[kept] as number) <= stableBefore) kept++;
     const resume = kept === 0 ? parent.resume : (this.ends[kept - 1] as number);
-    const boundary = this.advance(parent, this.ids, kept, resume, lane2, depth);
-    if (known !== undefined) this.boundaries.delete(key);
-    this.boundaries.set(key, boundary);
-    if (this.boundaries.size > this.maxChunks) {
-      const oldest = this.boundaries.keys().next().value as number;
-      this.boundaries.delete(oldest);
-    }
-    return boundary;
+    const retryAt = kept === 0 ? parent.resume + 2 * (end - parent.resume) : 0;
+    return this.advance(parent, this.ids, kept, resume, check, depth, retryAt);
   }
 
   /** The state after appending `ids[0, count)` to `from`, hashing every block they complete. */
@@ -185,6 +206,7 @@ export class PromptBlockHasher {
     resume: number,
     check: number,
     depth = from.depth,
+    retryAt = 0,
   ): Boundary {
     const block = this.blockTokens;
     block.length = 0;
@@ -194,12 +216,13 @@ export class PromptBlockHasher {
     for (let index = 0; index < count; index++) {
       block.push(ids[index] as number);
       if (block.length === this.blockSize) {
-        lastHash = hashBlock(lastHash, block);
-        hashes.push(lastHash);
+        lastHash = this.scheme.next(lastHash, block);
+        hashes.push(this.scheme.key(lastHash));
         block.length = 0;
       }
     }
-    return { check, depth, resume, tokens: from.tokens + count, lastHash, partial: block.slice(), hashes };
+    const tokens = from.tokens + count;
+    return { check, depth, resume, tokens, lastHash, partial: block.slice(), hashes, retryAt };
   }
 
   /** The text after the last boundary: tokenized to its end, where every token is final. */
@@ -218,10 +241,10 @@ export class PromptBlockHasher {
     for (let index = 0; index < this.ids.length && blocks < usable; index++) {
       block.push(this.ids[index] as number);
       if (block.length < this.blockSize) continue;
-      lastHash = hashBlock(lastHash, block);
+      lastHash = this.scheme.next(lastHash, block);
       block.length = 0;
       blocks++;
-      if (!visit(lastHash)) break;
+      if (!visit(this.scheme.key(lastHash))) break;
     }
     return { blocks: usable, exact: true };
   }
@@ -232,8 +255,11 @@ export class PromptBlockHasher {
     const usable = Math.floor(Math.max(0, tokens.length - 1) / this.blockSize);
     let lastHash = this.root.lastHash;
     for (let block = 0; block < usable; block++) {
-      lastHash = hashBlock(lastHash, tokens.slice(block * this.blockSize, (block + 1) * this.blockSize));
-      if (!visit(lastHash)) break;
+      lastHash = this.scheme.next(
+        lastHash,
+        tokens.slice(block * this.blockSize, (block + 1) * this.blockSize),
+      );
+      if (!visit(this.scheme.key(lastHash))) break;
     }
     return { blocks: usable, exact: true };
   }

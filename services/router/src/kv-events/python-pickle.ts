@@ -65,16 +65,34 @@ export class PickleWriter {
   }
 
   private save(value: PickleValue): void {
-    if (value === null) return this.op(NONE);
-    if (typeof value === "number") return this.int(value);
-    if (typeof value === "string") return this.str(value);
-    if (value instanceof Uint8Array) return this.bytes(value);
-    if (Array.isArray(value)) return this.tuple(value as readonly PickleValue[]);
+    if (value === null) {
+      this.op(NONE);
+      return;
+    }
+    if (typeof value === "number") {
+      this.int(value);
+      return;
+    }
+    if (typeof value === "string") {
+      this.str(value);
+      return;
+    }
+    if (value instanceof Uint8Array) {
+      this.bytes(value);
+      return;
+    }
+    if (Array.isArray(value)) {
+      this.tuple(value as readonly PickleValue[]);
+      return;
+    }
     throw new TypeError(`pickle: unsupported value ${String(value)}`);
   }
 
   private tuple(items: readonly PickleValue[]): void {
-    if (items.length === 0) return this.op(EMPTY_TUPLE);
+    if (items.length === 0) {
+      this.op(EMPTY_TUPLE);
+      return;
+    }
     if (items.length <= 3) {
       for (const item of items) this.save(item);
       this.op(TUPLE_BY_LENGTH[items.length] as number);

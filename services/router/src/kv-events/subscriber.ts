@@ -35,9 +35,13 @@ export interface KvEventSubscriberStats {
   unrepairedGaps: number;
   restarts: number;
   decodeErrors: number;
+  /** BlockStored events whose block size is not the router's: their blocks can never match a prompt. */
+  blockSizeMismatches: number;
 }
 
 export interface KvEventSubscriberOptions {
+  /** The router's kvEvents.blockSize; an engine storing other blocks is a misconfiguration worth a warning. */
+  blockSize?: number;
   replayTimeoutMs?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -52,6 +56,7 @@ export class KvEventSubscriber {
     unrepairedGaps: 0,
     restarts: 0,
     decodeErrors: 0,
+    blockSizeMismatches: 0,
   };
   private readonly sub: SubSocket;
   private expected: bigint | undefined;
@@ -168,6 +173,7 @@ export class KvEventSubscriber {
     this.stats.events += batch.events.length;
     const { index } = this.deps;
     for (const event of batch.events) {
+      if (event.type === "BlockStored") this.checkBlockSize(event.blockSize);
       // Only GPU-resident blocks save prefill; offloaded tiers (CPU, disk) are not indexed, and
       // their removals must not drop the GPU copy.
       if (event.type === "BlockStored" && isGpu(event.medium)) index.add(this.endpointId, event.blockHashes);
@@ -175,6 +181,17 @@ export class KvEventSubscriber {
         index.remove(this.endpointId, event.blockHashes);
       else if (event.type === "AllBlocksCleared") index.clear(this.endpointId);
     }
+  }
+
+  /** Says once per subscription that the engine's blocks are not the size the router hashes. */
+  private checkBlockSize(blockSize: number): void {
+    const expected = this.options.blockSize;
+    if (expected === undefined || blockSize === expected) return;
+    if (this.stats.blockSizeMismatches++ > 0) return;
+    this.deps.logger?.warn(
+      { endpoint: this.endpointId, engineBlockSize: blockSize, blockSize: expected },
+      "engine stores KV blocks of another size than kvEvents.blockSize: no prompt will match its blocks",
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import type { FeatureExtractor } from "./hashed-features.js";
 import { LinearClassifier } from "./linear-classifier.js";
-import type { LlmClassifier } from "./llm-classifier.js";
+import { closeInBackground, type LlmClassifier } from "./llm-classifier.js";
 import {
   type ClassifierConfig,
   finalTarget,
@@ -83,7 +83,7 @@ export function compileRouting(config: ModelRoutingConfig, deps: CompileDeps): C
   const names = compileNames(config, tiers, routes, served, deps, problems);
   if (problems.length > 0) {
     // Nothing of this snapshot will be used; release the connection pools it opened.
-    for (const llm of llmClassifiers) void llm.close();
+    closeInBackground(llmClassifiers);
     throw new RoutingCompileError(problems);
   }
   return { config, names, llmClassifiers };

@@ -14,6 +14,7 @@ export {
   ModelRouter,
   type ModelRouterDeps,
   type ModelRouterOptions,
+  modelNotFound,
   type ReloadResult,
 } from "./model-router.js";
 export {

@@ -91,6 +91,15 @@ export class OpenAiLlmClassifier implements LlmClassifier {
   }
 }
 
+/**
+ * Closes classifiers no snapshot uses any more without waiting (Agent.close lets in-flight calls
+ * finish). A close that fails has nothing left to clean up, so it must not become an unhandled
+ * rejection.
+ */
+export function closeInBackground(classifiers: readonly LlmClassifier[]): void {
+  for (const llm of classifiers) llm.close().catch(() => {});
+}
+
 async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {
   let text = "";
   for await (const chunk of body) {

@@ -8,7 +8,7 @@ import {
   type Target,
 } from "./compile-routing.js";
 import { FeatureExtractor } from "./hashed-features.js";
-import { type LlmClassifier, OpenAiLlmClassifier } from "./llm-classifier.js";
+import { closeInBackground, type LlmClassifier, OpenAiLlmClassifier } from "./llm-classifier.js";
 import {
   type LlmClassifierConfig,
   type ModelRoutingConfig,
@@ -75,8 +75,7 @@ export class ModelRouter {
     if (!result.ok) return result;
     const previous = this.current;
     this.current = result.routing;
-    // In-flight classifications of the old snapshot finish; Agent.close waits for them.
-    for (const llm of previous.llmClassifiers) void llm.close();
+    closeInBackground(previous.llmClassifiers);
     return { ok: true };
   }
 
@@ -163,8 +162,12 @@ function lookup(
   const named = routing.names.get(model);
   if (named) return named;
   if (model !== "" && deps.isServed(model)) return { target: { kind: "model", model }, aliasChain: [] };
-  // Name only what the caller sent: the list of served models may be other tenants' business.
-  throw new StrataError("model_not_found", `model "${model}" is not served`, { param: "model" });
+  throw modelNotFound(model);
+}
+
+/** Names only what the caller sent: the list of served models may be other tenants' business. */
+export function modelNotFound(requested: string): StrataError {
+  return new StrataError("model_not_found", `model "${requested}" is not served`, { param: "model" });
 }
 
 function finish(

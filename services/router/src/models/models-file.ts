@@ -30,14 +30,7 @@ export function startModelRouting(
   const file = config.modelsFile;
   if (file === undefined) return { models: ModelRouter.create(config.models, deps), watch: undefined };
   const contents = readText(file);
-  let models: ModelRouter;
-  try {
-    models = ModelRouter.create(parseJson(file, contents), deps);
-  } catch (error) {
-    if (error instanceof ConfigError)
-      throw new ConfigError(error.problems.map((problem) => `${file}: ${problem}`));
-    throw error;
-  }
+  const models = createFromFile(file, contents, deps);
   const watch = watchConfigFile(file, (next) => reload(file, next, models, deps), {
     initial: contents,
     debounceMs: deps.debounceMs,
@@ -46,29 +39,33 @@ export function startModelRouting(
   return { models, watch };
 }
 
-function reload(file: string, contents: string, models: ModelRouter, deps: ModelRoutingDeps): void {
-  let input: unknown;
+/** Errors name the file first, then the field: `<file>: models.tiers.x.model: …`. */
+function createFromFile(file: string, contents: string, deps: ModelRoutingDeps): ModelRouter {
+  const input = parseJson(file, contents);
   try {
-    input = parseJson(file, contents);
+    return ModelRouter.create(input, deps);
   } catch (error) {
-    deps.reloads.inc({ result: "invalid" });
-    deps.logger.error(
-      { file, errors: (error as ConfigError).problems },
-      "model routing file rejected; keeping the running configuration",
-    );
-    return;
+    if (error instanceof ConfigError)
+      throw new ConfigError(error.problems.map((problem) => `${file}: ${problem}`));
+    throw error;
   }
-  const result = models.reload(input);
-  if (result.ok) {
-    deps.reloads.inc({ result: "applied" });
-    deps.logger.info({ file }, "model routing reloaded");
-    return;
+}
+
+function reload(file: string, contents: string, models: ModelRouter, deps: ModelRoutingDeps): void {
+  let errors: string[];
+  try {
+    const result = models.reload(parseJson(file, contents));
+    if (result.ok) {
+      deps.reloads.inc({ result: "applied" });
+      deps.logger.info({ file }, "model routing reloaded");
+      return;
+    }
+    errors = result.errors;
+  } catch (error) {
+    errors = error instanceof ConfigError ? error.problems : [(error as Error).message];
   }
   deps.reloads.inc({ result: "invalid" });
-  deps.logger.error(
-    { file, errors: result.errors },
-    "model routing file rejected; keeping the running configuration",
-  );
+  deps.logger.error({ file, errors }, "model routing file rejected; keeping the running configuration");
 }
 
 function readText(file: string): string {

@@ -5,7 +5,7 @@ import { basename, dirname } from "node:path";
 export interface WatchConfigOptions {
   /** Editors and ConfigMap updates write in several steps; act once they have settled. */
   debounceMs?: number;
-  /** Read failures (the file briefly missing mid-update, permissions); the watch keeps going. */
+  /** Read failures (the file briefly missing mid-update, permissions) and `onChange` throwing; the watch keeps going. */
   onError?: (error: Error) => void;
   /** The contents the caller already loaded: a change is anything else (default: the file as first read). */
   initial?: string;
@@ -44,7 +44,12 @@ export function watchConfigFile(
     }
     if (closed || contents === last) return;
     last = contents;
-    onChange(contents);
+    try {
+      onChange(contents);
+    } catch (error) {
+      // Runs from a timer: a throw here would be an unhandled rejection, not the caller's problem.
+      onError(error as Error);
+    }
   };
 
   // The first read only records the baseline: the caller loaded this version at start-up.
@@ -60,7 +65,7 @@ export function watchConfigFile(
       // Some platforms omit the name; otherwise skip neighbours that are surely unrelated.
       if (file !== null && file !== basename(path) && !file.startsWith("..")) return;
       clearTimeout(timer);
-      timer = setTimeout(() => void ready.then(check), debounceMs);
+      timer = setTimeout(() => void ready.then(check), debounceMs).unref();
     });
     watcher.on("error", (error) => onError(error));
   } catch (error) {

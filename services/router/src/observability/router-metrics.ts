@@ -13,56 +13,16 @@ export interface RouterMetrics {
   modelReloads: Counter<"result">;
 }
 
-/**
- * The router's Prometheus metrics. Health and in-flight gauges are read from live state at scrape
- * time rather than set on every change, so they cannot drift from what routing actually uses.
- */
-export function createRouterMetrics(
-  registry: Registry,
-  state: {
-    table: Pick<EndpointTable, "all">;
-    inFlight: Pick<InFlightTracker, "count">;
-    outliers?: Pick<OutlierDetector, "isEjected">;
-  },
-): RouterMetrics {
-  new Gauge({
-    name: "strata_router_endpoint_ejected",
-    help: "1 while the endpoint is ejected from routing after consecutive failed reports, else 0.",
-    labelNames: ["endpoint"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const endpoint of state.table.all()) {
-        this.set({ endpoint: endpoint.config.id }, state.outliers?.isEjected(endpoint.config.id) ? 1 : 0);
-      }
-    },
-  });
-  new Gauge({
-    name: "strata_router_endpoint_healthy",
-    help: "1 when the endpoint passes health checks and takes traffic, else 0.",
-    labelNames: ["endpoint", "model"],
-    registers: [registry],
-    collect() {
-      // Reset first: endpoints removed from the table must not keep their last value.
-      this.reset();
-      for (const endpoint of state.table.all()) {
-        const { id, model } = endpoint.config;
-        this.set({ endpoint: id, model }, endpoint.health.routable ? 1 : 0);
-      }
-    },
-  });
-  new Gauge({
-    name: "strata_router_endpoint_in_flight",
-    help: "Requests routed to the endpoint and not yet reported back.",
-    labelNames: ["endpoint"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const endpoint of state.table.all()) {
-        this.set({ endpoint: endpoint.config.id }, state.inFlight.count(endpoint.config.id));
-      }
-    },
-  });
+/** The live state the per-endpoint gauges read at scrape time. */
+interface EndpointState {
+  table: Pick<EndpointTable, "all">;
+  inFlight: Pick<InFlightTracker, "count">;
+  outliers?: Pick<OutlierDetector, "isEjected">;
+}
+
+/** The router's Prometheus metrics: counters the routing code moves, gauges read from live state. */
+export function createRouterMetrics(registry: Registry, state: EndpointState): RouterMetrics {
+  registerEndpointGauges(registry, state);
   return {
     decisions: new Counter({
       name: "strata_router_route_decisions_total",
@@ -101,4 +61,49 @@ export function createRouterMetrics(
       registers: [registry],
     }),
   };
+}
+
+/**
+ * Health, in-flight and ejection per endpoint, read when scraped rather than set on every change, so
+ * they cannot drift from what routing uses. Each resets first: an endpoint that left the table must
+ * not keep its last value.
+ */
+function registerEndpointGauges(registry: Registry, state: EndpointState): void {
+  new Gauge({
+    name: "strata_router_endpoint_ejected",
+    help: "1 while the endpoint is ejected from routing after consecutive failed reports, else 0.",
+    labelNames: ["endpoint"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const endpoint of state.table.all()) {
+        this.set({ endpoint: endpoint.config.id }, state.outliers?.isEjected(endpoint.config.id) ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: "strata_router_endpoint_healthy",
+    help: "1 when the endpoint passes health checks and takes traffic, else 0.",
+    labelNames: ["endpoint", "model"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const endpoint of state.table.all()) {
+        const { id, model } = endpoint.config;
+        this.set({ endpoint: id, model }, endpoint.health.routable ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: "strata_router_endpoint_in_flight",
+    help: "Requests routed to the endpoint and not yet reported back.",
+    labelNames: ["endpoint"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const endpoint of state.table.all()) {
+        this.set({ endpoint: endpoint.config.id }, state.inFlight.count(endpoint.config.id));
+      }
+    },
+  });
 }

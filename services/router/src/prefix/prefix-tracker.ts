@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RecentMap } from "../recent-map.js";
 import type { Candidate } from "../scoring/candidate.js";
 import type { RoutingReport, RoutingRequest } from "../scoring/strategy.js";
 import { blockHashes, hashString } from "./block-hash.js";
@@ -45,10 +46,11 @@ export class PrefixTracker {
   private matchedBySlot = new Int32Array(64);
   private lastRequest: RoutingRequest | undefined;
   private lastHashes: number[] = [];
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending: RecentMap<string, Pending>;
 
   constructor(readonly params: PrefixParams) {
     this.index = new PrefixIndex(params.blocksPerEndpoint);
+    this.pending = new RecentMap(params.maxPendingReports);
   }
 
   /** The request's chained block hashes, computed once per request (decide and onRouted share them). */
@@ -102,23 +104,17 @@ export class PrefixTracker {
     if (hashes.length === 0) return;
     const predictedBlocks = this.index.matchOn(endpointId, hashes);
     this.index.insert(endpointId, hashes);
-    this.pending.delete(request.requestId);
     this.pending.set(request.requestId, {
       endpointId,
       hashes,
       predictedBlocks,
       promptChars: request.prompt.length,
     });
-    if (this.pending.size > this.params.maxPendingReports) {
-      // A Report that never came must not pin memory; insertion order makes the first the oldest.
-      this.pending.delete(this.pending.keys().next().value as string);
-    }
   }
 
   onReport(report: RoutingReport): void {
-    const pending = this.pending.get(report.requestId);
+    const pending = this.pending.take(report.requestId);
     if (pending === undefined) return;
-    this.pending.delete(report.requestId);
     if (report.outcome === "connect-error") {
       // The request never reached the engine: only blocks it already held are there.
       this.index.truncate(pending.endpointId, pending.hashes, pending.predictedBlocks);

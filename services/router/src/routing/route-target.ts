@@ -1,5 +1,5 @@
-import { StrataError } from "@strata/kit";
 import type { EndpointTable } from "../endpoints/endpoint-table.js";
+import { modelNotFound } from "../models/index.js";
 
 /** Where a request goes: a served model's endpoints, and the LoRA adapter it names, if any. */
 export interface RouteTarget {
@@ -19,6 +19,5 @@ export function resolveTarget(
   if (model !== undefined) return { model, adapter: undefined };
   const base = table.adapterBase(name);
   if (base !== undefined) return { model: base, adapter: name };
-  // Name only what the caller sent: the list of served models may be other tenants' business.
-  throw new StrataError("model_not_found", `model "${requested}" is not served`, { param: "model" });
+  throw modelNotFound(requested);
 }

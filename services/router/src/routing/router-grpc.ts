@@ -3,61 +3,24 @@ import { type Logger, type ServiceImpl, StrataError, toStrataError } from "@stra
 import type { routerV1 } from "@strata/proto";
 import type { RouterMetrics } from "../observability/router-metrics.js";
 import { AnswerQueue } from "./answer-queue.js";
-import type { Router } from "./router.js";
+import type { Router, RouterCalls } from "./router.js";
 
 type StreamAnswer = MessageInitShape<typeof routerV1.RouteStreamResponseSchema>;
 type RouteAnswer = MessageInitShape<typeof routerV1.RouteResponseSchema>;
 
+type RouteMetrics = Pick<RouterMetrics, "errors" | "routeDuration">;
+
 /** Adapts the Router to the generated gRPC service; StrataErrors become gRPC statuses in GrpcServer. */
 export function routerServiceImpl(
-  router: Pick<Router, "route" | "routeAsync" | "waitsForClassifier" | "report" | "listModels">,
-  metrics: Pick<RouterMetrics, "errors" | "routeDuration">,
+  router: RouterCalls,
+  metrics: RouteMetrics,
   logger: Logger,
 ): ServiceImpl<typeof routerV1.RouterService> {
-  const failed = (error: unknown) => {
-    metrics.errors.inc({ code: toStrataError(error).code });
-    return error;
-  };
-  /** The synchronous path every Route of a model without an LLM classifier takes, timed and counted. */
-  const route = (request: routerV1.RouteRequest): RouteAnswer => {
-    const stop = metrics.routeDuration.startTimer();
-    try {
-      return router.route(request);
-    } catch (error) {
-      throw failed(error);
-    } finally {
-      stop();
-    }
-  };
-  /** The path of models whose route may wait for an LLM classifier; cancelled with the call. */
-  const routeAsync = async (request: routerV1.RouteRequest, signal: AbortSignal): Promise<RouteAnswer> => {
-    const stop = metrics.routeDuration.startTimer();
-    try {
-      return await router.routeAsync(request, signal);
-    } catch (error) {
-      throw failed(error);
-    } finally {
-      stop();
-    }
-  };
-
-  const answer = (request: routerV1.RouteRequest): StreamAnswer => {
-    try {
-      return { requestId: request.requestId, route: route(request) };
-    } catch (error) {
-      return { requestId: request.requestId, error: routeError(error, logger) };
-    }
-  };
-  const answerLater = (request: routerV1.RouteRequest, signal: AbortSignal): Promise<StreamAnswer> =>
-    routeAsync(request, signal).then(
-      (routed) => ({ requestId: request.requestId, route: routed }),
-      (error: unknown) => ({ requestId: request.requestId, error: routeError(error, logger) }),
-    );
-
+  const routes = new MeteredRoutes(router, metrics);
   return {
     async route(request, context) {
-      if (router.waitsForClassifier(request.model)) return routeAsync(request, context.signal);
-      return route(request);
+      if (router.waitsForClassifier(request.model)) return routes.routeAsync(request, context.signal);
+      return routes.route(request);
     },
     async report(request) {
       router.report(request);
@@ -68,33 +31,96 @@ export function routerServiceImpl(
     },
     routeStream(requests, context) {
       const answers = new AnswerQueue<StreamAnswer>();
-      void (async () => {
-        try {
-          for await (const message of requests) {
-            const { kind } = message;
-            if (kind.case === "route") {
-              // Synchronous answers leave in arrival order; one waiting for an LLM classifier is
-              // answered when ready, matched by request_id, without holding up the ones behind it.
-              if (router.waitsForClassifier(kind.value.model))
-                answers.await(answerLater(kind.value, context.signal));
-              else answers.push(answer(kind.value));
-            } else if (kind.case === "report") {
-              reportStreamed(router, kind.value, logger);
-            } else {
-              const error = new StrataError("invalid_request", "RouteStreamRequest needs route or report", {
-                param: "kind",
-              });
-              answers.push({ requestId: "", error: routeError(error, logger) });
-            }
-          }
-          answers.end();
-        } catch (error) {
-          answers.fail(error);
-        }
-      })();
+      void answerStream(requests, context.signal, answers, { router, routes, logger });
       return answers;
     },
   };
+}
+
+/** Both Route paths, timed and with failures counted by error code. */
+class MeteredRoutes {
+  constructor(
+    private readonly router: Pick<Router, "route" | "routeAsync">,
+    private readonly metrics: RouteMetrics,
+  ) {}
+
+  /** The synchronous path every Route of a model without an LLM classifier takes. */
+  route(request: routerV1.RouteRequest): RouteAnswer {
+    const stop = this.metrics.routeDuration.startTimer();
+    try {
+      return this.router.route(request);
+    } catch (error) {
+      throw this.failed(error);
+    } finally {
+      stop();
+    }
+  }
+
+  /** The path of models whose route may wait for an LLM classifier; cancelled with the call. */
+  async routeAsync(request: routerV1.RouteRequest, signal: AbortSignal): Promise<RouteAnswer> {
+    const stop = this.metrics.routeDuration.startTimer();
+    try {
+      return await this.router.routeAsync(request, signal);
+    } catch (error) {
+      throw this.failed(error);
+    } finally {
+      stop();
+    }
+  }
+
+  private failed(error: unknown): unknown {
+    this.metrics.errors.inc({ code: toStrataError(error).code });
+    return error;
+  }
+}
+
+/**
+ * Reads a RouteStream to its end. Synchronous answers leave in arrival order; one waiting for an LLM
+ * classifier is answered when ready, matched by request_id, without holding up the ones behind it.
+ */
+async function answerStream(
+  requests: AsyncIterable<routerV1.RouteStreamRequest>,
+  signal: AbortSignal,
+  answers: AnswerQueue<StreamAnswer>,
+  parts: { router: RouterCalls; routes: MeteredRoutes; logger: Logger },
+): Promise<void> {
+  const { router, routes, logger } = parts;
+  const failure = (requestId: string, error: unknown): StreamAnswer => ({
+    requestId,
+    error: routeError(error, logger),
+  });
+  try {
+    for await (const message of requests) {
+      const { kind } = message;
+      if (kind.case === "route") {
+        const request = kind.value;
+        if (router.waitsForClassifier(request.model)) {
+          answers.await(
+            routes.routeAsync(request, signal).then(
+              (route) => ({ requestId: request.requestId, route }),
+              (error: unknown) => failure(request.requestId, error),
+            ),
+          );
+          continue;
+        }
+        try {
+          answers.push({ requestId: request.requestId, route: routes.route(request) });
+        } catch (error) {
+          answers.push(failure(request.requestId, error));
+        }
+      } else if (kind.case === "report") {
+        reportStreamed(router, kind.value, logger);
+      } else {
+        const error = new StrataError("invalid_request", "RouteStreamRequest needs route or report", {
+          param: "kind",
+        });
+        answers.push(failure("", error));
+      }
+    }
+    answers.end();
+  } catch (error) {
+    answers.fail(error);
+  }
 }
 
 function reportStreamed(

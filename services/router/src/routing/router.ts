@@ -7,10 +7,11 @@ import type { OutlierDetector } from "../endpoints/outlier-detector.js";
 import type { ModelRequest, ModelResolution, ModelRouter } from "../models/index.js";
 import type { RouterMetrics } from "../observability/router-metrics.js";
 import type { Candidate } from "../scoring/candidate.js";
-import type { RoutingOutcome, RoutingReport, RoutingRequest } from "../scoring/strategy.js";
+import type { RoutingReport, RoutingRequest } from "../scoring/strategy.js";
 import type { StrategySource } from "../scoring/strategy-selector.js";
 import { CandidateSource } from "./route-candidates.js";
 import { resolveTarget } from "./route-target.js";
+import { routingOutcome } from "./routing-outcome.js";
 
 type RouteInput = Pick<
   routerV1.RouteRequest,
@@ -42,6 +43,12 @@ export interface RoutingListener {
   /** `model` is the served model of the endpoint that served the request. */
   reported(report: RoutingReport, model: string): void;
 }
+
+/** What the transports (gRPC, and discovery's ListModels layer over it) call on a Router. */
+export type RouterCalls = Pick<
+  Router,
+  "route" | "routeAsync" | "waitsForClassifier" | "report" | "listModels"
+>;
 
 /** Routing decisions and their bookkeeping, independent of the transport that carries them. */
 export class Router {
@@ -216,18 +223,6 @@ function toCandidateScore(candidate: Candidate, score: number, detail: string) {
 
 function reachedEngine(outcome: routerV1.Outcome): boolean {
   return outcome === routerV1.Outcome.SUCCESS || outcome === routerV1.Outcome.UPSTREAM_ERROR;
-}
-
-const outcomes: Partial<Record<routerV1.Outcome, RoutingOutcome>> = {
-  [routerV1.Outcome.SUCCESS]: "success",
-  [routerV1.Outcome.UPSTREAM_ERROR]: "upstream-error",
-  [routerV1.Outcome.CONNECT_ERROR]: "connect-error",
-  [routerV1.Outcome.CANCELLED]: "cancelled",
-  [routerV1.Outcome.TIMEOUT]: "timeout",
-};
-
-function routingOutcome(outcome: routerV1.Outcome): RoutingOutcome {
-  return outcomes[outcome] ?? "unknown";
 }
 
 function outcomeLabel(outcome: routerV1.Outcome): string {

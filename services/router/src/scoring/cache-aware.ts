@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { RadixTree } from "../prefix/radix-tree.js";
 import type { Candidate } from "./candidate.js";
-import { type RoutingRequest, type Strategy, type StrategyDecision, strategyPlugin } from "./strategy.js";
+import {
+  type DecisionExplanation,
+  type RoutingRequest,
+  type Strategy,
+  type StrategyDecision,
+  strategyPlugin,
+} from "./strategy.js";
 import { formatNumber, RotatingTieBreak } from "./tie-break.js";
 
 /** Defaults are SGLang router's (`router_args.py`). */
@@ -87,18 +93,8 @@ export function createCacheAware(params: z.output<typeof cacheAwareParamsSchema>
         chosen: candidates[chosenIndex]!,
         chosenIndex,
         scores,
-        explain() {
-          const describe = (candidate: Candidate, index: number) =>
-            `match ${formatNumber(rates[index]!)}, in-flight ${candidate.inFlight}, tree ${tree.sizeOf(candidate.endpoint.id)} chars`;
-          const details = candidates.map(describe);
-          const chosen = candidates[chosenIndex]!;
-          const reasons: Record<Mode, string> = {
-            imbalanced: `imbalanced (in-flight ${minLoad}..${maxLoad}), shortest queue ${chosen.inFlight}`,
-            "cache-hit": `prefix match ${formatNumber(rates[chosenIndex]!)} > ${params.cacheThreshold}`,
-            "smallest-tree": `best match ${formatNumber(rates[chosenIndex]!)} ≤ ${params.cacheThreshold}, smallest tree ${tree.sizeOf(chosen.endpoint.id)} chars`,
-          };
-          return { reason: `cache-aware: ${reasons[mode]}`, details };
-        },
+        explain: () =>
+          explain(candidates, { chosenIndex, mode, rates, minLoad, maxLoad }, tree, params.cacheThreshold),
       };
     },
     onRouted(request, endpointId) {
@@ -111,6 +107,33 @@ export function createCacheAware(params: z.output<typeof cacheAwareParamsSchema>
       knownIds = [...endpointIds];
     },
   };
+}
+
+/** What one decision saw, for its explanation. */
+interface Decided {
+  chosenIndex: number;
+  mode: Mode;
+  rates: Float64Array;
+  minLoad: number;
+  maxLoad: number;
+}
+
+function explain(
+  candidates: readonly Candidate[],
+  decided: Decided,
+  tree: RadixTree,
+  cacheThreshold: number,
+): DecisionExplanation {
+  const { chosenIndex, rates, minLoad, maxLoad } = decided;
+  const describe = (candidate: Candidate, index: number) =>
+    `match ${formatNumber(rates[index]!)}, in-flight ${candidate.inFlight}, tree ${tree.sizeOf(candidate.endpoint.id)} chars`;
+  const chosen = candidates[chosenIndex]!;
+  const reasons: Record<Mode, string> = {
+    imbalanced: `imbalanced (in-flight ${minLoad}..${maxLoad}), shortest queue ${chosen.inFlight}`,
+    "cache-hit": `prefix match ${formatNumber(rates[chosenIndex]!)} > ${cacheThreshold}`,
+    "smallest-tree": `best match ${formatNumber(rates[chosenIndex]!)} ≤ ${cacheThreshold}, smallest tree ${tree.sizeOf(chosen.endpoint.id)} chars`,
+  };
+  return { reason: `cache-aware: ${reasons[decided.mode]}`, details: candidates.map(describe) };
 }
 
 /** An adapter's cache is separate from the base model's, so its name leads the text. */

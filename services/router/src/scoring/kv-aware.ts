@@ -1,8 +1,9 @@
 import { performance } from "node:perf_hooks";
-import { z } from "zod";
-import { PrefixTracker, prefixParamsSchema } from "../prefix/prefix-tracker.js";
+import { PrefixTracker } from "../prefix/prefix-tracker.js";
+import { RecentMap } from "../recent-map.js";
 import type { Candidate } from "./candidate.js";
 import { describeChoice, describeEstimate, type Estimates } from "./kv-aware-explain.js";
+import { type KvAwareSettings, kvAwareParamsSchema } from "./kv-aware-params.js";
 import { boundedLoadOf } from "./load.js";
 import { PrefillLanes } from "./prefill-lanes.js";
 import { PrefillSpeed } from "./prefill-speed.js";
@@ -15,63 +16,7 @@ import {
 } from "./strategy.js";
 import { RotatingTieBreak, tieTolerance } from "./tie-break.js";
 
-export const kvAwareParamsSchema = z
-  .object({
-    prefix: prefixParamsSchema.prefault({}),
-    // Cost defaults match engine-sim's model (and an 8B model on one GPU: ~10k prefill tokens/s).
-    /** Prefill cost of one uncached prompt token; scaled per replica by the speed learned from Reports. */
-    prefillMsPerToken: z.number().min(0).default(0.1),
-    /** Fixed cost of starting a request (scheduling, first step) regardless of its length. */
-    requestOverheadMs: z.number().min(0).default(5),
-    /**
-     * Time one request in the engine's waiting queue (`num_requests_waiting`: not yet admitted, so not
-     * in our prefill queue model either) holds up those behind it. Unset: overhead + the average
-     * uncached prompt tokens of recent Reports × prefillMsPerToken, so it tracks the real hit rate.
-     */
-    queuedRequestMs: z.number().min(0).optional(),
-    /** Starting point of that average before any Report arrived. */
-    initialUncachedTokens: z.number().min(0).default(512),
-    /** Extra TTFT per running sequence: decodes share each engine step with the new prefill. */
-    runningRequestMs: z.number().min(0).default(0.2),
-    /**
-     * Weight of the uncached prefill a choice adds to a replica, on top of this request's own TTFT.
-     * That prefill delays the requests that reach the replica while it runs, so of two choices with
-     * about the same TTFT the one computing fewer tokens is better for those that follow (and keeps a
-     * prefix on one replica instead of copying it). 1 charges each computed token twice, once for this
-     * request and once for the queue behind it; in the routing benchmark 0.5–2 place alike at normal
-     * load, and under a 2× slower engine 1 cut multi-turn p90 TTFT by an eighth against 0.5.
-     */
-    prefillWorkWeight: z.number().min(0).default(1),
-    /**
-     * Bounded load as in CHWBL, over requests in flight: the cap is factor × mean load. It bounds
-     * decode concurrency (KV use, step time), which the TTFT estimate does not see; queueing for
-     * prefill the estimate already weighs.
-     */
-    loadFactor: z.number().min(1).default(1.5),
-    /**
-     * The cap never goes below this many requests. At low load the bound is a handful of requests and
-     * random arrivals cross it all the time (mean 3 in flight: 5 or more about one time in five); a
-     * replica runs up to its `max_num_seqs` (vLLM: 256) sequences at once, so a few more decoding
-     * there costs little.
-     */
-    minLoadCap: z.number().min(0).default(8),
-    /**
-     * Each request an endpoint would carry beyond the cap is charged as this much queueing. A soft cap
-     * rather than CHWBL's hard one: a request leaves the replica holding its prefix only when the
-     * overload outweighs re-computing the prefix elsewhere (a 3000-token document at the defaults
-     * costs 300 ms plus its weighted work, about 5 requests over the cap), and once a hot prefix has
-     * spilled, the spill replica holds it too and takes the next overflow at once: hot prefixes are
-     * replicated onto a few replicas, not scattered over all of them.
-     */
-    overCapMsPerRequest: z.number().min(0).default(100),
-    /** Weight of one Report in each replica's learned prefill speed (0: trust the configured costs). */
-    speedLearningWeight: z.number().min(0).max(1).default(0.05),
-    /** The learned speed stays within [1 / this, this] × the configured costs. */
-    maxSpeedFactor: z.number().min(1).default(4),
-  })
-  .strict();
-
-export type KvAwareParams = z.input<typeof kvAwareParamsSchema>;
+export { type KvAwareParams, kvAwareParamsSchema } from "./kv-aware-params.js";
 
 /** Weight of a new Report in the running average of uncached tokens per request. */
 const averageWeight = 0.05;
@@ -84,6 +29,13 @@ interface Placement {
   /** The prefill it added to the endpoint's queue, ms. */
   workMs: number;
 }
+
+/** The last decision, until onRouted commits it. */
+interface PendingDecision extends Placement {
+  request: RoutingRequest;
+}
+
+type Buffers = ReturnType<typeof allocate>;
 
 /**
  * kv-aware: estimate each candidate's time to first token and pick the least, counting the prefill
@@ -98,42 +50,129 @@ interface Placement {
  * the smallest index (most free cache, SGLang's choice) and then by rotation, so new prefixes spread.
  * The reported score is the cost in ms, lower wins.
  */
-export function createKvAware(
-  params: z.output<typeof kvAwareParamsSchema>,
-  deps: { now?: () => number } = {},
-): Strategy {
-  const now = deps.now ?? (() => performance.now());
-  const tracker = new PrefixTracker(params.prefix);
-  const lanes = new PrefillLanes();
-  const speeds = new PrefillSpeed(params.speedLearningWeight, params.maxSpeedFactor);
-  const placements = new Map<string, Placement>();
-  const tieBreak = new RotatingTieBreak();
-  let averageUncachedTokens = params.initialUncachedTokens;
-  let buffers = allocate(64);
-  /** The last decision, until onRouted commits it. */
-  let last: { request: RoutingRequest; endpointId: string; workMs: number; queueMs: number } | undefined;
+export class KvAwareStrategy implements Strategy {
+  readonly name = "kv-aware";
+  private readonly now: () => number;
+  private readonly tracker: PrefixTracker;
+  private readonly lanes = new PrefillLanes();
+  private readonly speeds: PrefillSpeed;
+  private readonly placements: RecentMap<string, Placement>;
+  private readonly tieBreak = new RotatingTieBreak();
+  private averageUncachedTokens: number;
+  /** Per-candidate numbers, reused across decisions (the benchmark calls decide in a tight loop). */
+  private buffers = allocate(64);
+  private last: PendingDecision | undefined;
 
-  const prefillMs = (endpointId: string, uncachedTokens: number) =>
-    speeds.factor(endpointId) * (params.requestOverheadMs + uncachedTokens * params.prefillMsPerToken);
+  constructor(
+    private readonly params: KvAwareSettings,
+    deps: { now?: () => number } = {},
+  ) {
+    this.now = deps.now ?? (() => performance.now());
+    this.tracker = new PrefixTracker(params.prefix);
+    this.speeds = new PrefillSpeed(params.speedLearningWeight, params.maxSpeedFactor);
+    this.placements = new RecentMap(params.prefix.maxPendingReports);
+    this.averageUncachedTokens = params.initialUncachedTokens;
+  }
+
+  decide(request: RoutingRequest, candidates: readonly Candidate[]): StrategyDecision {
+    if (!candidates.some((candidate) => candidate.eligible)) {
+      throw new Error("kv-aware called without eligible candidates");
+    }
+    if (this.buffers.estimates.length < candidates.length) this.buffers = allocate(candidates.length * 2);
+    const numbers = this.buffers;
+    const view = this.estimate(request, candidates, numbers);
+    const chosenIndex = this.pick(candidates, view.hit, numbers);
+    const chosen = candidates[chosenIndex]!;
+    const uncachedTokens = view.promptTokens - numbers.cached[chosenIndex]!;
+    this.last = {
+      request,
+      endpointId: chosen.endpoint.id,
+      workMs: this.prefillMs(chosen.endpoint.id, uncachedTokens),
+      queueMs: numbers.queue[chosenIndex]!,
+    };
+    const speeds = this.speeds;
+    return {
+      chosen,
+      chosenIndex,
+      scores: numbers.costs.subarray(0, candidates.length),
+      explain() {
+        const details = candidates.map((candidate, index) =>
+          describeEstimate(candidate, index, numbers, view, speeds.factor(candidate.endpoint.id)),
+        );
+        return { reason: describeChoice(chosenIndex, numbers, view), details };
+      },
+    };
+  }
+
+  onRouted(request: RoutingRequest, endpointId: string): void {
+    // Our own decision carries its estimate; a peer router's (shared over the bus) is re-estimated.
+    const own = this.last?.request === request ? this.last : undefined;
+    this.last = undefined;
+    let workMs: number;
+    if (own?.endpointId === endpointId) workMs = own.workMs;
+    else {
+      const { tracker } = this;
+      const blocks = tracker.index.matchOn(endpointId, tracker.hashesOf(request));
+      const uncachedTokens = tracker.promptTokens(request) - tracker.cachedTokens(request, blocks);
+      workMs = this.prefillMs(endpointId, uncachedTokens);
+    }
+    const backlog = this.lanes.add(endpointId, this.now(), workMs);
+    if (own) {
+      this.placements.set(request.requestId, { endpointId, queueMs: Math.max(backlog, own.queueMs), workMs });
+    }
+    this.tracker.onRouted(request, endpointId);
+  }
+
+  onReport(report: RoutingReport): void {
+    const placement = this.placements.take(report.requestId);
+    // The request never reached the engine: its prefill is not in that queue after all.
+    if (report.outcome === "connect-error" && placement) {
+      this.lanes.cancel(placement.endpointId, this.now(), placement.workMs);
+    }
+    if (report.outcome === "success" && report.promptTokens > 0) {
+      const uncached = Math.max(0, report.promptTokens - report.cachedTokens);
+      this.averageUncachedTokens += averageWeight * (uncached - this.averageUncachedTokens);
+      const ttft = streamedTtft(report);
+      // Only a request that queued behind nothing measures the replica's prefill speed alone.
+      if (placement !== undefined && placement.queueMs === 0 && ttft !== undefined) {
+        const predicted = this.params.requestOverheadMs + uncached * this.params.prefillMsPerToken;
+        this.speeds.observe(placement.endpointId, ttft, predicted);
+      }
+    }
+    this.tracker.onReport(report);
+  }
+
+  onEndpointsChanged(endpointIds: readonly string[]): void {
+    this.tracker.onEndpointsChanged(endpointIds);
+    this.lanes.retainOnly(endpointIds);
+    this.speeds.retainOnly(endpointIds);
+  }
+
+  private prefillMs(endpointId: string, uncachedTokens: number): number {
+    const { requestOverheadMs, prefillMsPerToken } = this.params;
+    return this.speeds.factor(endpointId) * (requestOverheadMs + uncachedTokens * prefillMsPerToken);
+  }
 
   /** Fills the buffers with every candidate's queue, estimate and cost; returns the shared numbers. */
-  function estimate(request: RoutingRequest, candidates: readonly Candidate[]): Estimates {
-    const { matched, cached, queue, estimates, overload, costs } = buffers;
-    const at = now();
+  private estimate(request: RoutingRequest, candidates: readonly Candidate[], numbers: Buffers): Estimates {
+    const { params, tracker } = this;
+    const { matched, cached, queue, estimates, overload, costs } = numbers;
+    const at = this.now();
     const blocks = tracker.match(request, candidates, matched);
     const promptTokens = tracker.promptTokens(request);
     const perQueued =
-      params.queuedRequestMs ?? params.requestOverheadMs + averageUncachedTokens * params.prefillMsPerToken;
+      params.queuedRequestMs ??
+      params.requestOverheadMs + this.averageUncachedTokens * params.prefillMsPerToken;
     const cap = loadCap(candidates, params);
     let cappedCount = 0;
     let hit = false;
     for (let index = 0; index < candidates.length; index++) {
       const candidate = candidates[index]!;
-      const speed = speeds.factor(candidate.endpoint.id);
+      const speed = this.speeds.factor(candidate.endpoint.id);
       cached[index] = tracker.cachedTokens(request, matched[index]!);
       const uncachedMs = speed * (promptTokens - cached[index]!) * params.prefillMsPerToken;
       const engineQueueMs = (candidate.waiting ?? 0) * perQueued * speed;
-      queue[index] = Math.max(lanes.backlog(candidate.endpoint.id, at), engineQueueMs);
+      queue[index] = Math.max(this.lanes.backlog(candidate.endpoint.id, at), engineQueueMs);
       estimates[index] =
         queue[index]! +
         speed * params.requestOverheadMs +
@@ -149,101 +188,29 @@ export function createKvAware(
   }
 
   /** The cheapest eligible candidate; with no prefix anywhere, the emptiest index among the cheapest. */
-  function pick(candidates: readonly Candidate[], hit: boolean): number {
+  private pick(candidates: readonly Candidate[], hit: boolean, numbers: Buffers): number {
     const count = candidates.length;
-    const { costs, coldKeys } = buffers;
+    const { costs, coldKeys } = numbers;
     const eligible = (index: number) => candidates[index]!.eligible;
-    if (hit) return tieBreak.pick(costs.subarray(0, count), eligible, "min");
+    if (hit) return this.tieBreak.pick(costs.subarray(0, count), eligible, "min");
     let best = Number.POSITIVE_INFINITY;
     for (let index = 0; index < count; index++) if (eligible(index)) best = Math.min(best, costs[index]!);
     for (let index = 0; index < count; index++) {
       const near = eligible(index) && costs[index]! - best <= tieTolerance;
-      coldKeys[index] = near ? tracker.index.trackedBlocks(candidates[index]!.endpoint.id) : Infinity;
+      coldKeys[index] = near ? this.tracker.index.trackedBlocks(candidates[index]!.endpoint.id) : Infinity;
     }
-    return tieBreak.pick(coldKeys.subarray(0, count), eligible, "min");
+    return this.tieBreak.pick(coldKeys.subarray(0, count), eligible, "min");
   }
-
-  return {
-    name: "kv-aware",
-    decide(request, candidates): StrategyDecision {
-      if (!candidates.some((candidate) => candidate.eligible)) {
-        throw new Error("kv-aware called without eligible candidates");
-      }
-      if (buffers.estimates.length < candidates.length) buffers = allocate(candidates.length * 2);
-      const view = estimate(request, candidates);
-      const chosenIndex = pick(candidates, view.hit);
-      const chosen = candidates[chosenIndex]!;
-      const numbers = buffers;
-      last = {
-        request,
-        endpointId: chosen.endpoint.id,
-        workMs: prefillMs(chosen.endpoint.id, view.promptTokens - numbers.cached[chosenIndex]!),
-        queueMs: numbers.queue[chosenIndex]!,
-      };
-      return {
-        chosen,
-        chosenIndex,
-        scores: numbers.costs.subarray(0, candidates.length),
-        explain() {
-          const details = candidates.map((candidate, index) =>
-            describeEstimate(candidate, index, numbers, view, speeds.factor(candidate.endpoint.id)),
-          );
-          return { reason: describeChoice(chosenIndex, numbers, view), details };
-        },
-      };
-    },
-    onRouted(request, endpointId) {
-      // Our own decision carries its estimate; a peer router's (shared over the bus) is re-estimated.
-      const own = last?.request === request ? last : undefined;
-      last = undefined;
-      let workMs: number;
-      if (own?.endpointId === endpointId) workMs = own.workMs;
-      else {
-        const blocks = tracker.index.matchOn(endpointId, tracker.hashesOf(request));
-        workMs = prefillMs(endpointId, tracker.promptTokens(request) - tracker.cachedTokens(request, blocks));
-      }
-      const backlog = lanes.add(endpointId, now(), workMs);
-      if (own) {
-        remember(placements, request.requestId, {
-          endpointId,
-          queueMs: Math.max(backlog, own.queueMs),
-          workMs,
-        });
-      }
-      if (placements.size > params.prefix.maxPendingReports) {
-        // A Report that never came must not pin memory; insertion order makes the first the oldest.
-        placements.delete(placements.keys().next().value as string);
-      }
-      tracker.onRouted(request, endpointId);
-    },
-    onReport(report) {
-      const placement = placements.get(report.requestId);
-      placements.delete(report.requestId);
-      // The request never reached the engine: its prefill is not in that queue after all.
-      if (report.outcome === "connect-error" && placement)
-        lanes.cancel(placement.endpointId, now(), placement.workMs);
-      if (report.outcome === "success" && report.promptTokens > 0) {
-        const uncached = Math.max(0, report.promptTokens - report.cachedTokens);
-        averageUncachedTokens += averageWeight * (uncached - averageUncachedTokens);
-        const ttft = streamedTtft(report);
-        // Only a request that queued behind nothing measures the replica's prefill speed alone.
-        if (placement !== undefined && placement.queueMs === 0 && ttft !== undefined) {
-          const predicted = params.requestOverheadMs + uncached * params.prefillMsPerToken;
-          speeds.observe(placement.endpointId, ttft, predicted);
-        }
-      }
-      tracker.onReport(report);
-    },
-    onEndpointsChanged(endpointIds) {
-      tracker.onEndpointsChanged(endpointIds);
-      lanes.retainOnly(endpointIds);
-      speeds.retainOnly(endpointIds);
-    },
-  };
 }
 
+export function createKvAware(params: KvAwareSettings, deps: { now?: () => number } = {}): Strategy {
+  return new KvAwareStrategy(params, deps);
+}
+
+export const kvAwarePlugin = strategyPlugin(kvAwareParamsSchema, createKvAware);
+
 /** factor × mean load over the eligible candidates (counting the request being placed), at least minLoadCap. */
-function loadCap(candidates: readonly Candidate[], params: z.output<typeof kvAwareParamsSchema>): number {
+function loadCap(candidates: readonly Candidate[], params: KvAwareSettings): number {
   let eligible = 0;
   let total = 0;
   for (const candidate of candidates) {
@@ -253,8 +220,6 @@ function loadCap(candidates: readonly Candidate[], params: z.output<typeof kvAwa
   }
   return Math.max(params.minLoadCap, (params.loadFactor * (total + 1)) / eligible);
 }
-
-export const kvAwarePlugin = strategyPlugin(kvAwareParamsSchema, createKvAware);
 
 function allocate(size: number) {
   return {
@@ -266,11 +231,6 @@ function allocate(size: number) {
     costs: new Float64Array(size),
     coldKeys: new Float64Array(size),
   };
-}
-
-function remember(placements: Map<string, Placement>, requestId: string, placement: Placement): void {
-  placements.delete(requestId);
-  placements.set(requestId, placement);
 }
 
 /**

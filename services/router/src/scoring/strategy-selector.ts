@@ -26,12 +26,24 @@ export class StrategySelector implements StrategySource {
     if (strategy === undefined) {
       const choice = this.routing.models[model];
       const name = choice?.strategy ?? this.routing.defaultStrategy;
-      const shared = this.routing.params[name] ?? (name === "least-load" ? this.legacyLeastLoadParams : {});
-      strategy = createStrategy(name, choice?.params ?? shared, this.deps);
+      const params = choice?.params ?? sharedParams(this.routing, name, this.legacyLeastLoadParams);
+      strategy = createStrategy(name, params, this.deps);
       this.byModel.set(model, strategy);
     }
     return strategy;
   }
+}
+
+/**
+ * The parameters `routing.params` gives a strategy wherever it runs; least-load falls back to the
+ * top-level `weights` (passed as `legacyLeastLoadParams`), which predate `routing.params`.
+ */
+export function sharedParams(
+  routing: Pick<RoutingConfig, "params">,
+  name: string,
+  legacyLeastLoadParams: unknown = {},
+): unknown {
+  return routing.params[name] ?? (name === "least-load" ? legacyLeastLoadParams : {});
 }
 
 /** Every model routed by the same strategy instance (tests, simple embeddings). */

@@ -33,12 +33,11 @@ interface Listener {
 export class BackgroundNatsBus implements Pick<Bus, "broadcast" | "subscribe"> {
   #bus: Bus | undefined;
   readonly #listeners = new Set<Listener>();
-  readonly #connecting: Promise<void>;
   #closed = false;
   #wake: () => void = () => {};
 
   constructor(private readonly options: BackgroundNatsBusOptions) {
-    this.#connecting = this.#connectLoop();
+    void this.#connectLoop();
   }
 
   get connected(): boolean {
@@ -62,11 +61,14 @@ export class BackgroundNatsBus implements Pick<Bus, "broadcast" | "subscribe"> {
     };
   }
 
-  /** Stops retrying and closes the connection (draining it) if there is one. */
+  /**
+   * Stops retrying and closes the connection (draining it) if there is one. An attempt still under
+   * way is not waited for (the client's connect timeout outlasts a shutdown deadline): the loop closes
+   * what it connects after this.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#wake();
-    await this.#connecting;
     const bus = this.#bus;
     this.#bus = undefined;
     await bus?.close();
@@ -81,7 +83,8 @@ export class BackgroundNatsBus implements Pick<Bus, "broadcast" | "subscribe"> {
       try {
         const bus = await connect({ url, name, logger });
         if (this.#closed) {
-          await bus.close();
+          // Connected after close(): nothing will use this connection, so how it closes does not matter.
+          await bus.close().catch(() => {});
           return;
         }
         this.#bus = bus;
@@ -90,10 +93,11 @@ export class BackgroundNatsBus implements Pick<Bus, "broadcast" | "subscribe"> {
         if (attempt > 0) logger.info({ attempts: attempt + 1 }, "connected to NATS for router sync");
         return;
       } catch (error) {
+        if (this.#closed) return;
         const delayMs = Math.min(maxMs, minMs * 2 ** attempt);
         logger.warn({ err: error, retryInMs: delayMs }, "NATS unreachable; routing alone until it is");
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
+          const timer = setTimeout(resolve, delayMs).unref();
           this.#wake = () => {
             clearTimeout(timer);
             resolve();

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { BroadcastSubscription, Bus, Logger } from "@strata/kit";
 import { routerSyncSubject, type routerSyncV1 } from "@strata/proto";
+import { RecentMap } from "../recent-map.js";
 import type { RoutingReport, RoutingRequest } from "../scoring/strategy.js";
 import { PeerSequences } from "./peer-sequences.js";
 import {
@@ -75,7 +76,7 @@ export class RouterSync {
   private lastFailureLoggedAtMs = Number.NEGATIVE_INFINITY;
   private readonly peers = new PeerSequences();
   /** requestId → kept / full prompt length, for peers' requests whose prompt was cut. */
-  private readonly cutPrompts = new Map<string, number>();
+  private readonly cutPrompts = new RecentMap<string, number>(maxCutPrompts);
   private subscription: BroadcastSubscription | undefined;
   private closed = false;
 
@@ -150,9 +151,9 @@ export class RouterSync {
       // On the next tick rather than here: encoding is not the Route caller's cost to pay.
       clearTimeout(this.timer);
       this.timer = undefined;
-      this.immediate = setImmediate(() => this.flush());
+      this.immediate = setImmediate(() => this.flush()).unref();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs);
+      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs).unref();
     }
   }
 
@@ -195,7 +196,7 @@ export class RouterSync {
       this.metrics.dropped.inc({ reason: "undecodable" });
       return;
     }
-    if (batch.originReplicaId === this.replicaId || this.closed) return;
+    if (batch.originReplicaId === this.replicaId) return;
     const now = this.now();
     const missed = this.peers.accept(
       batch.originReplicaId,
@@ -230,7 +231,6 @@ export class RouterSync {
   private peerRequest(event: routerSyncV1.RoutedEvent): RoutingRequest {
     if (event.prompt.length < event.promptChars) {
       this.cutPrompts.set(event.requestId, event.prompt.length / event.promptChars);
-      if (this.cutPrompts.size > maxCutPrompts) this.cutPrompts.delete(this.cutPrompts.keys().next().value!);
     }
     return toRoutingRequest(event);
   }
@@ -241,9 +241,8 @@ export class RouterSync {
    */
   private peerReport(event: routerSyncV1.ReportedEvent): RoutingReport {
     const report = toRoutingReport(event);
-    const kept = this.cutPrompts.get(event.requestId);
+    const kept = this.cutPrompts.take(event.requestId);
     if (kept === undefined) return report;
-    this.cutPrompts.delete(event.requestId);
     return { ...report, promptTokens: Math.round(report.promptTokens * kept) };
   }
 

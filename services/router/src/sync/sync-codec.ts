@@ -1,6 +1,7 @@
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { routerSyncV1, routerV1 } from "@strata/proto";
-import type { RoutingOutcome, RoutingReport, RoutingRequest } from "../scoring/strategy.js";
+import { routerSyncV1 } from "@strata/proto";
+import { protoOutcome, routingOutcome } from "../routing/routing-outcome.js";
+import type { RoutingReport, RoutingRequest } from "../scoring/strategy.js";
 
 /** One event as the router hands it over: a committed decision or a first Report. */
 export type SyncEntry =
@@ -76,7 +77,7 @@ function toEvent(entry: SyncEntry, maxPromptChars: number): EventInit {
         requestId: report.requestId,
         model: entry.model,
         endpointId: report.endpointId,
-        outcome: toOutcome[report.outcome],
+        outcome: protoOutcome(report.outcome),
         promptTokens: report.promptTokens,
         cachedTokens: report.cachedTokens,
       },
@@ -114,19 +115,6 @@ export function toRoutingReport(event: routerSyncV1.ReportedEvent): RoutingRepor
     endpointId: event.endpointId,
     promptTokens: event.promptTokens,
     cachedTokens: event.cachedTokens,
-    outcome: fromOutcome.get(event.outcome) ?? "unknown",
+    outcome: routingOutcome(event.outcome),
   };
 }
-
-const toOutcome: Record<RoutingOutcome, routerV1.Outcome> = {
-  success: routerV1.Outcome.SUCCESS,
-  "upstream-error": routerV1.Outcome.UPSTREAM_ERROR,
-  "connect-error": routerV1.Outcome.CONNECT_ERROR,
-  cancelled: routerV1.Outcome.CANCELLED,
-  timeout: routerV1.Outcome.TIMEOUT,
-  unknown: routerV1.Outcome.UNSPECIFIED,
-};
-
-const fromOutcome = new Map(
-  Object.entries(toOutcome).map(([outcome, value]) => [value, outcome as RoutingOutcome]),
-);

@@ -3,15 +3,7 @@
  * as `sync`. It takes effect only when `natsUrl` is set too: without NATS the router runs alone.
  */
 import { z } from "zod";
-
-/** Booleans arrive as strings from the environment and as booleans from a file or run(). */
-const bool = z.preprocess((value) => {
-  if (typeof value !== "string") return value;
-  const normalized = value.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(normalized)) return true;
-  if (["false", "0", "no", "off"].includes(normalized)) return false;
-  return value;
-}, z.boolean());
+import { flag } from "../config-values.js";
 
 /** The longest prompt shared; with the batch size limit it keeps a batch under NATS's 1 MB max_payload. */
 export const maxSharedPromptChars = 131_072;
@@ -21,7 +13,7 @@ const subjectToken = z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, 
 
 export const syncConfigSchema = z
   .object({
-    enabled: bool.default(true),
+    enabled: flag.default(true),
     /**
      * This replica's id in the batches it publishes; it skips batches carrying its own. Unset: host
      * name, process id and a random suffix, so two routers in one process still tell themselves apart.

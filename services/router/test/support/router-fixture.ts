@@ -8,10 +8,11 @@ import { type OutlierDetectionConfig, outlierDetectionSchema } from "../../src/e
 import { type Ejection, OutlierDetector } from "../../src/endpoints/outlier-detector.js";
 import { ModelRouter } from "../../src/models/index.js";
 import { createRouterMetrics } from "../../src/observability/router-metrics.js";
-import { Router } from "../../src/routing/router.js";
+import { Router, type RoutingListener } from "../../src/routing/router.js";
 import type { Strategy } from "../../src/scoring/strategy.js";
 import { createStrategy } from "../../src/scoring/strategy-registry.js";
 import { singleStrategy } from "../../src/scoring/strategy-selector.js";
+import type { RouterSyncTargetDeps } from "../../src/sync/sync-target.js";
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
@@ -49,6 +50,8 @@ export function routerFixture(
     models?: unknown;
     /** Outlier detection settings; ejection is off unless given. */
     outliers?: Partial<OutlierDetectionConfig>;
+    /** Builds the Router's listener from the fixture's state (e.g. a RouterSync applying to it). */
+    listener?: (state: RouterSyncTargetDeps) => RoutingListener;
   } = {},
 ) {
   const clock = new ManualClock();
@@ -70,6 +73,7 @@ export function routerFixture(
   const models = ModelRouter.create(options.models ?? {}, {
     isServed: (name) => table.resolveModel(name) !== undefined || table.adapterBase(name) !== undefined,
   });
+  const listener = options.listener?.({ table, inFlight, strategies });
   const router = new Router({
     table,
     inFlight,
@@ -78,6 +82,7 @@ export function routerFixture(
     metrics,
     logger: silentLogger(),
     ...(outliers ? { outliers } : {}),
+    ...(listener ? { listener } : {}),
   });
   const state = (id: string) => table.get(id)!;
   return { router, table, inFlight, clock, registry, state, strategy, outliers, ejections };

@@ -4,6 +4,7 @@ import { estimateTokens, renderPrompt } from "../../openai/render-prompt.js";
 import type { UpstreamClient } from "../../upstream/upstream-client.js";
 import { openAiBody, sendOpenAiCompatible } from "../openai/openai-upstream.js";
 import type { AttemptEnd, PreparedAttempt, Provider, ProviderRequest } from "../provider.js";
+import { holdUntilRouted, isScalingUp } from "./scale-from-zero.js";
 
 export interface EngineProviderOptions {
   router: Pick<ServiceClient<typeof routerV1.RouterService>, "route" | "report">;
@@ -12,6 +13,8 @@ export interface EngineProviderOptions {
   maxRetries: number;
   /** Limit for an engine to start answering (headers; the first event of a stream; a whole body). */
   timeoutMs: number;
+  /** How long a request for a model scaled to zero waits for its first replica; 0 answers 503 at once. */
+  scaleFromZeroWaitMs?: number;
 }
 
 const paths = { "chat.completions": "/v1/chat/completions", completions: "/v1/completions" } as const;
@@ -39,17 +42,7 @@ export class EngineProvider implements Provider {
   }
 
   async prepare(request: ProviderRequest): Promise<PreparedAttempt> {
-    const prompt = renderPrompt(request.operation, request.body);
-    const route = await this.options.router.route(
-      {
-        requestId: request.attemptId,
-        model: request.model,
-        tenantId: request.tenantId,
-        prompt,
-        promptTokens: estimateTokens(prompt),
-      },
-      { signal: request.signal },
-    );
+    const route = await this.route(request);
     const endpoint = route.endpoint!;
     const servedModel = endpoint.servedModel || route.model;
     return {
@@ -75,6 +68,29 @@ export class EngineProvider implements Provider {
       },
       end: (outcome) => this.report(request.attemptId, route, outcome),
     };
+  }
+
+  private async route(request: ProviderRequest): Promise<routerV1.RouteResponse> {
+    const prompt = renderPrompt(request.operation, request.body);
+    const routeRequest = {
+      requestId: request.attemptId,
+      model: request.model,
+      tenantId: request.tenantId,
+      prompt,
+      promptTokens: estimateTokens(prompt),
+    };
+    const call = () => this.options.router.route(routeRequest, { signal: request.signal });
+    try {
+      return await call();
+    } catch (error) {
+      const waitMs = this.options.scaleFromZeroWaitMs ?? 0;
+      if (!isScalingUp(error) || waitMs <= 0) throw error;
+      this.options.logger.info(
+        { model: request.model, requestId: request.requestId, waitMs },
+        "model scaled to zero: holding the request while a replica starts",
+      );
+      return holdUntilRouted(call, { waitMs, signal: request.signal, model: request.model });
+    }
   }
 
   private report(attemptId: string, route: routerV1.RouteResponse, outcome: AttemptEnd): void {
