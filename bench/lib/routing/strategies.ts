@@ -4,12 +4,7 @@
  * strategies land one by one.
  */
 import { type EngineListener, hashTokenBlocks } from "@strata/engine-sim";
-// TODO(lead): the precise strategy's pieces are not exported from "@strata/router" yet.
-import {
-  BlockIndex,
-  createPrecise,
-  createSimTokenize,
-} from "../../../services/router/src/kv-events/index.js";
+import { BlockIndex, createPrecise, createSimTokenize } from "@strata/router";
 import { buildStrategy, registeredStrategies, type Strategy } from "./router-api.js";
 import { Random } from "./text.js";
 

@@ -4,8 +4,7 @@
  * Parsing reuses the router's Prometheus text reader, the one that reads these same engine metrics
  * in production.
  */
-// TODO(lead): parseMetricsText is not exported from "@strata/router" yet.
-import { parseMetricsText } from "../../../../services/router/src/engine-metrics/metrics-text.js";
+import { parseMetricsText } from "@strata/router";
 
 const names = {
   queries: "vllm:prefix_cache_queries_total",
