@@ -8,8 +8,11 @@
  * separate machines in production, so each one's CPU and memory are measured apart.
  */
 
+import { execFile } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type EngineProcess, startEngineProcess } from "./lib/engine-process.js";
 import {
   type CacheNumbers,
@@ -35,6 +38,7 @@ const model = "strata-sim";
 const levels = listFromEnv("BENCH_GATEWAY_LEVELS", ["c1", "c16", "c64"]);
 const chosen = listFromEnv("BENCH_GATEWAY_CONTENDERS", [...contenderNames]) as ContenderName[];
 const path = "/v1/chat/completions";
+const execFileAsync = promisify(execFile);
 
 interface Contender {
   name: ContenderName;
@@ -78,6 +82,7 @@ export async function main(): Promise<void> {
         plain: await measurePair(load, engine, contenders, connections, false),
         stream: await measurePair(load, engine, contenders, connections, true),
         memoryMb: await memoryOf(contenders),
+        heapMb: strata?.server ? { strata: await heapOf(strata.server) } : {},
       };
       logLevel(level, measured[level]!);
     }
@@ -98,6 +103,7 @@ export async function main(): Promise<void> {
       warmupS,
       outputTokens,
       portkeyVersion,
+      embeddedPostgresMb: strata ? await embeddedPostgresFootprint() : undefined,
     };
     const jsonFile = await writeJson("gateway", {
       benchmark: "gateway",
@@ -243,6 +249,24 @@ async function memoryOf(contenders: Contender[]): Promise<LevelMeasurement["memo
   for (const contender of contenders)
     if (contender.server) memory[contender.name] = (await contender.server.memory()).rssMb;
   return memory;
+}
+
+async function heapOf(server: ServerProcess): Promise<number> {
+  const usage = await server.ask<NodeJS.MemoryUsage>({ memoryUsage: true });
+  return usage.heapTotal / 1048576;
+}
+
+/** The embedded Postgres's own resident memory, started alone in a process of its own. */
+async function embeddedPostgresFootprint(): Promise<number | undefined> {
+  try {
+    const entry = fileURLToPath(new URL("./lib/embedded-postgres-footprint.ts", import.meta.url));
+    const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", entry], { timeout: 60_000 });
+    const answer = JSON.parse(stdout.trim().split("\n").at(-1)!) as { embeddedPostgresMb: number };
+    return answer.embeddedPostgresMb;
+  } catch (error) {
+    log(`could not measure the embedded Postgres alone: ${String(error)}`);
+    return undefined;
+  }
 }
 
 /** BENCH_CPU_PROFILE: a CPU profile of the Strata process under load instead of the comparison. */

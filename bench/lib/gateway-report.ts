@@ -10,6 +10,8 @@ export interface LevelMeasurement {
   stream: Partial<Record<ContenderName, Summary>>;
   /** Resident memory of each server process right after this level's runs, in MiB. */
   memoryMb: Partial<Record<ContenderName, number>>;
+  /** V8 heap (main isolate) of the processes that can tell (Strata), in MiB. */
+  heapMb: Partial<Record<ContenderName, number>>;
 }
 
 /** The issue's targets, checked against same-run numbers. */
@@ -59,6 +61,7 @@ export function contenderJson(level: LevelMeasurement, name: ContenderName) {
     cpu_us_per_request: round(plain.serverCpuUsPerRequest, 0),
     stream_cpu_us_per_request: round(stream?.serverCpuUsPerRequest ?? Number.NaN, 0),
     ...(level.memoryMb[name] !== undefined ? { memory_mb: round(level.memoryMb[name]!, 1) } : {}),
+    ...(level.heapMb[name] !== undefined ? { heap_mb: round(level.heapMb[name]!, 1) } : {}),
     failed: failed(plain) + failed(stream),
   };
 }
@@ -166,10 +169,20 @@ export function section(
     durationS: number;
     loadAverage1m: number;
     portkeyVersion: string;
+    embeddedPostgresMb: number | undefined;
   },
   results: ResultsJson,
   cache: CacheNumbers | undefined,
 ): string {
+  const strataHeap = Object.values(results)
+    .map((entry) => entry.strata?.heap_mb)
+    .filter((value): value is number => typeof value === "number");
+  const memoryNote =
+    run.embeddedPostgresMb === undefined
+      ? ""
+      : ` Of Strata's memory, the embedded Postgres alone takes ${run.embeddedPostgresMb.toFixed(0)} MiB (measured in this run` +
+        ` by starting one by itself), and its JS heap is ${strataHeap.length ? `${Math.max(...strataHeap).toFixed(0)} MiB at most` : "not known"};` +
+        " a gateway in production talks to an external Postgres.";
   const verdictRows = verdicts(results).map(
     (verdict) =>
       `| ${verdict.what} | ${verdict.target} | ${verdict.measured} | ${verdict.met === null ? "not measured" : verdict.met ? "yes" : "**no**"} |`,
@@ -191,7 +204,7 @@ export function section(
     "work) is the floor for any Node gateway on this machine. POST /v1/chat/completions; latencies in ms at the client;",
     "added = contender − direct at the same percentile; TTFT = time to the first streamed token, overhead = minus direct's;",
     "CPU = server-side CPU µs per request (contender process + engine); memory = resident set size of the contender's",
-    "process after the level's runs (Strata's includes the router and the embedded Postgres).",
+    `process after the level's runs (Strata's includes the router and the embedded Postgres).${memoryNote}`,
     "",
     "| level | contender | latency p50 / p99 | added p50 / p99 | req/s | stream TTFT p50 | TTFT overhead p50 | stream req/s | CPU µs/req | memory MiB | failed |",
     "| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |",

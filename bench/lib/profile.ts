@@ -26,17 +26,17 @@ export async function startCpuProfile(): Promise<CpuProfile> {
 }
 
 /**
- * Starts sampling allocations of this process (every 4 KiB on average), counting objects that
- * were collected meanwhile too: what the hot path allocates, not only what it keeps.
+ * Starts sampling allocations of this process (every 4 KiB on average). By default objects collected
+ * meanwhile count too (what the hot path allocates); with `live` only what is still held at the end.
  */
-export async function startHeapProfile(): Promise<CpuProfile> {
+export async function startHeapProfile(live = false): Promise<CpuProfile> {
   const session = new Session();
   session.connect();
   await session.post("HeapProfiler.enable");
   await session.post("HeapProfiler.startSampling", {
     samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMajorGC: !live,
+    includeObjectsCollectedByMinorGC: !live,
   });
   return {
     async stop(file) {

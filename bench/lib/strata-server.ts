@@ -47,8 +47,12 @@ async function boot(start: StrataStart): Promise<ChildServer> {
     return {
       ready: { url: platform.gatewayUrl, headers: { authorization: `Bearer ${secret}` } },
       async answer(question) {
-        if (question.profile === "start" || question.profile === "start-heap") {
-          profile = await (question.profile === "start" ? startCpuProfile() : startHeapProfile());
+        if (question.profile === "start") {
+          profile = await startCpuProfile();
+          return true;
+        }
+        if (question.profile === "start-heap" || question.profile === "start-live-heap") {
+          profile = await startHeapProfile(question.profile === "start-live-heap");
           return true;
         }
         if (question.profile === "stop" && profile) {

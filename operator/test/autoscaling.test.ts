@@ -85,7 +85,11 @@ describe.skipIf(!binaries)("autoscaling on a real kube-apiserver", () => {
         scaleToZero: true,
       },
     });
-    await eventually(async () => expect(await replicas()).toEqual({ spec: undefined, deployment: 1 }), slow);
+    await eventually(async () => {
+      expect(await replicas()).toEqual({ spec: undefined, deployment: 1 });
+      // The slice takes the Service's labels (as the EndpointSlice controller copies them).
+      expect(await getObject(env.client, "service", namespace, "scaled")).toBeDefined();
+    }, slow);
     await publishEndpoints(env.client, md, [{ ip: host, port: engine.port, ready: true, pod: "scaled-a" }]);
     await eventually(async () => {
       const current = await getModelDeployment(env.client, namespace, "scaled");

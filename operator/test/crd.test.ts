@@ -234,6 +234,7 @@ describe.skipIf(!binaries)("the ModelDeployment CRD on a real kube-apiserver", (
         namespace: watched,
         ops: { host: "127.0.0.1", port: 0 },
         discoverySeconds: 1,
+        autoscaling: { syncSeconds: 0.5 },
         leaderElection: { namespace: "strata-system", identity: "rbac-test", retryPeriodSeconds: 0.5 },
       },
       { kubeConfig, logger: silentLogger() },
@@ -242,6 +243,13 @@ describe.skipIf(!binaries)("the ModelDeployment CRD on a real kube-apiserver", (
       await createModelDeployment(env.client, watched, "rbac", {
         model: { name: "rbac-model", source: "hf://acme/rbac" },
         cache: { size: "10Gi", reclaimPolicy: "Delete" },
+      });
+      // Idle with scaleToZero and no delay: the autoscaler writes 0 through the scale subresource.
+      await createModelDeployment(env.client, watched, "rbac-idle", {
+        model: { name: "rbac-idle", source: "hf://acme/rbac" },
+        engine: { kind: "sim" },
+        replicas: 1,
+        autoscaling: { minReplicas: 1, maxReplicas: 2, scaleToZero: true, scaleDownDelaySeconds: 0 },
       });
       await eventually(async () => {
         const md = await getModelDeployment(env.client, watched, "rbac");
@@ -254,6 +262,7 @@ describe.skipIf(!binaries)("the ModelDeployment CRD on a real kube-apiserver", (
         expect(await getObject(env.client, "serviceMonitor", watched, "rbac")).toBeDefined();
         expect(await getObject(env.client, "podDisruptionBudget", watched, "rbac")).toBeDefined();
         expect(await eventsFor(env.client, watched, "rbac")).not.toEqual([]);
+        expect((await getModelDeployment(env.client, watched, "rbac-idle"))?.spec.replicas).toBe(0);
       }, slow);
       await env.client.delete(resourceTypes.modelDeployment, watched, "rbac");
       await waitFor(async () => (await getModelDeployment(env.client, watched, "rbac")) === undefined, slow);

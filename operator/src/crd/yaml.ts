@@ -68,7 +68,14 @@ function scalar(value: unknown): string {
   if (typeof value === "boolean") return String(value);
   if (typeof value !== "string") throw new Error(`cannot write a ${typeof value} in a manifest`);
   const safe = plain.test(value) && !reserved.test(value) && !value.endsWith(" ");
-  return safe ? value : JSON.stringify(value);
+  if (safe) return value;
+  // As Biome's YAML formatter prefers: single quotes when they need fewer escapes. Control characters
+  // can only be written escaped, which takes double quotes.
+  const doubles = value.split('"').length - 1;
+  const singles = value.split("'").length - 1;
+  const control = [...value].some((character) => character.charCodeAt(0) < 0x20);
+  if (doubles > singles && !control) return `'${value.replaceAll("'", "''")}'`;
+  return JSON.stringify(value);
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

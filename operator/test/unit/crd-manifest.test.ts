@@ -64,6 +64,7 @@ describe("toYaml", () => {
         empty: {},
         none: [],
         rule: "self.a == 'x'",
+        path: '.items[?(@.type=="A")]',
         nested: [{ name: "a", items: { type: "string" } }],
       }),
     ).toBe(
@@ -78,6 +79,7 @@ describe("toYaml", () => {
         "empty: {}",
         "none: []",
         "rule: \"self.a == 'x'\"",
+        "path: '.items[?(@.type==\"A\")]'",
         "nested:",
         "  - name: a",
         "    items:",

@@ -39,11 +39,30 @@ describe("a publisher's decoded object", () => {
     await bus.close();
   });
 
+  it("leaves encoding to the first reader of the bytes on the in-process bus", async () => {
+    const bus = createMemoryBus();
+    let encoded = 0;
+    const encode = () => {
+      encoded++;
+      return data;
+    };
+    const [message] = await deliveries(bus, (subject) => bus.publish(subject, encode, { decoded: event }));
+    expect(message!.decoded).toBe(event);
+    expect(encoded).toBe(0);
+    expect(new TextDecoder().decode(message!.data)).toBe(JSON.stringify(event));
+    expect(new TextDecoder().decode(message!.data)).toBe(JSON.stringify(event));
+    expect(encoded).toBe(1);
+    await bus.close();
+  });
+
   it("never crosses NATS: consumers decode the bytes", async () => {
     const bus = await createNatsBus({ url: server.url, name: "decoded-test" });
     const [message] = await deliveries(bus, (subject) => bus.publish(subject, data, { decoded: event }));
     expect(message!.decoded).toBeUndefined();
     expect(new TextDecoder().decode(message!.data)).toBe(JSON.stringify(event));
+    // An encoder runs at once: NATS needs the bytes to publish.
+    const [encoded] = await deliveries(bus, (subject) => bus.publish(subject, () => data));
+    expect(new TextDecoder().decode(encoded!.data)).toBe(JSON.stringify(event));
     await bus.close();
   });
 });

@@ -41,7 +41,6 @@ export async function runHandler(
  */
 class SettleOnce implements BusMessage {
   readonly subject: string;
-  readonly data: Uint8Array;
   readonly decoded: unknown;
   readonly headers: Record<string, string>;
   readonly deliveryCount: number;
@@ -53,11 +52,15 @@ class SettleOnce implements BusMessage {
     private readonly logger: BusLogger | undefined,
   ) {
     this.subject = delivery.subject;
-    this.data = delivery.data;
     this.decoded = delivery.decoded;
     this.headers = delivery.headers;
     this.deliveryCount = delivery.deliveryCount;
     this.streamSeq = delivery.streamSeq;
+  }
+
+  /** Read through: the in-process bus encodes a message's bytes only when someone reads them. */
+  get data(): Uint8Array {
+    return this.delivery.data;
   }
 
   ack(): void {

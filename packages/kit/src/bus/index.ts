@@ -14,6 +14,7 @@ export {
   BUS_DEFAULTS,
   type Bus,
   type BusMessage,
+  type BusPayload,
   type ConsumerSpec,
   type MessageHandler,
   type PublishOptions,

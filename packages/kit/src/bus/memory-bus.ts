@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type ConsumerAdvisoryKind, consumerAdvisoryPayload, consumerAdvisorySubject } from "./advisories.js";
 import { type BusLogger, InFlight, runHandler } from "./handler-runner.js";
 import { MemoryConsumer, type MemoryDelivery, type SettleOutcome } from "./memory-consumer.js";
-import { MemoryStream } from "./memory-stream.js";
+import { MemoryStream, type StoredMessage } from "./memory-stream.js";
 import { matchSubject, subjectsOverlap } from "./subject.js";
 import { injectTraceHeaders } from "./trace-headers.js";
 import {
@@ -11,6 +11,7 @@ import {
   BUS_DEFAULTS,
   type Bus,
   type BusMessage,
+  type BusPayload,
   type ConsumerSpec,
   type MessageHandler,
   type PublishOptions,
@@ -78,14 +79,15 @@ class InProcessBus implements MemoryBus {
     existing.spec = spec;
   }
 
-  async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
+  async publish(subject: string, data: BusPayload, options: PublishOptions = {}): Promise<void> {
     this.#assertOpen();
     const stream = this.#capturing(subject);
     if (!stream) throw new Error(`no stream captures subject "${subject}"`);
     const headers = injectTraceHeaders(options.headers ?? {});
     if (options.msgId !== undefined) headers[MSG_ID_HEADER] = options.msgId;
-    // Copy so a caller reusing its buffer cannot change a stored message.
-    const stored = stream.store(subject, data.slice(), headers, options.msgId, options.decoded);
+    // Copy so a caller reusing its buffer cannot change a stored message (an encoder makes fresh bytes).
+    const payload = typeof data === "function" ? data : data.slice();
+    const stored = stream.store(subject, payload, headers, options.msgId, options.decoded);
     if (!stored) return;
     for (const consumer of this.#consumers.get(stream.spec.name)!.values()) consumer.wake();
   }
@@ -264,24 +266,30 @@ function toBusMessage(consumer: MemoryConsumer, delivery: MemoryDelivery): BusMe
 /** A delivery as its handler sees it; settling goes back to the consumer by sequence number. */
 class MemoryBusMessage implements BusMessage {
   readonly subject: string;
-  readonly data: Uint8Array;
   readonly decoded: unknown;
   readonly headers: Record<string, string>;
   readonly deliveryCount: number;
   readonly streamSeq: number;
+
+  private readonly message: StoredMessage;
 
   constructor(
     private readonly consumer: MemoryConsumer,
     delivery: MemoryDelivery,
   ) {
     const { message } = delivery;
+    this.message = message;
     this.subject = message.subject;
-    this.data = message.data;
     this.decoded = message.decoded;
     // A copy: a handler changing its headers must not change the stored message.
     this.headers = { ...message.headers };
     this.deliveryCount = delivery.deliveryCount;
     this.streamSeq = message.seq;
+  }
+
+  /** Encoded on first read when the publisher left that for later. */
+  get data(): Uint8Array {
+    return this.message.data;
   }
 
   ack(): void {

@@ -1,14 +1,31 @@
 import { matchSubject, subjectsOverlap } from "./subject.js";
-import { BUS_DEFAULTS, type StreamSpec } from "./types.js";
+import { BUS_DEFAULTS, type BusPayload, type StreamSpec } from "./types.js";
 
-export interface StoredMessage {
-  seq: number;
-  subject: string;
-  data: Uint8Array;
-  headers: Record<string, string>;
-  storedAt: number;
-  /** What the publisher encoded into `data`, handed to consumers as it is (see PublishOptions.decoded). */
-  decoded?: unknown;
+/** One message of a stream. Its bytes are encoded on first read when the publisher gave an encoder. */
+export class StoredMessage {
+  #bytes: Uint8Array | undefined;
+  #encode: (() => Uint8Array) | undefined;
+
+  constructor(
+    readonly seq: number,
+    readonly subject: string,
+    payload: BusPayload,
+    readonly headers: Record<string, string>,
+    readonly storedAt: number,
+    /** What the publisher encoded into `data`, handed to consumers as it is (PublishOptions.decoded). */
+    readonly decoded?: unknown,
+  ) {
+    if (typeof payload === "function") this.#encode = payload;
+    else this.#bytes = payload;
+  }
+
+  get data(): Uint8Array {
+    if (this.#bytes === undefined) {
+      this.#bytes = this.#encode!();
+      this.#encode = undefined;
+    }
+    return this.#bytes;
+  }
 }
 
 /** One in-process stream: ordered messages, msgId de-duplication, and JetStream-like limits. */
@@ -35,7 +52,7 @@ export class MemoryStream {
   /** Returns the stored message, or undefined when `msgId` was seen inside the duplicate window. */
   store(
     subject: string,
-    data: Uint8Array,
+    data: BusPayload,
     headers: Record<string, string>,
     msgId?: string,
     decoded?: unknown,
@@ -46,8 +63,7 @@ export class MemoryStream {
       if (this.#recentMsgIds.has(msgId)) return undefined;
       this.#recentMsgIds.set(msgId, now);
     }
-    const message: StoredMessage = { seq: ++this.#lastSeq, subject, data, headers, storedAt: now };
-    if (decoded !== undefined) message.decoded = decoded;
+    const message = new StoredMessage(++this.#lastSeq, subject, data, headers, now, decoded);
     this.#messages.set(message.seq, message);
     this.#enforceLimits(now);
     return message;

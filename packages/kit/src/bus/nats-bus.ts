@@ -16,6 +16,7 @@ import {
   BUS_DEFAULTS,
   type Bus,
   type BusMessage,
+  type BusPayload,
   type ConsumerSpec,
   type MessageHandler,
   type PublishOptions,
@@ -77,13 +78,13 @@ class NatsBus implements Bus {
     await this.manager.streams.update(spec.name, config);
   }
 
-  async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
+  async publish(subject: string, data: BusPayload, options: PublishOptions = {}): Promise<void> {
     const headers = natsHeaders();
     for (const [key, value] of Object.entries(injectTraceHeaders(options.headers ?? {}))) {
       headers.set(key, value);
     }
     // The server answers only after storing the message, so this resolves once it is durable.
-    await this.client.publish(subject, data, {
+    await this.client.publish(subject, typeof data === "function" ? data() : data, {
       headers,
       ...(options.msgId !== undefined ? { msgID: options.msgId } : {}),
     });

@@ -27,6 +27,12 @@ export interface BusMessage {
   working(): void;
 }
 
+/**
+ * A message's bytes, or a function that encodes them: NATS calls it at once; the in-process bus only
+ * when some consumer reads `data` (one given PublishOptions.decoded may never need the bytes).
+ */
+export type BusPayload = Uint8Array | (() => Uint8Array);
+
 export interface StreamSpec {
   name: string;
   subjects: string[];
@@ -82,7 +88,7 @@ export interface Bus {
   /** Idempotent create-or-update. */
   ensureStream(spec: StreamSpec): Promise<void>;
   /** Durable publish: resolves once the stream stored the message (or recognised a duplicate). */
-  publish(subject: string, data: Uint8Array, options?: PublishOptions): Promise<void>;
+  publish(subject: string, data: BusPayload, options?: PublishOptions): Promise<void>;
   /**
    * Durable consumer with bounded concurrency. A handler that throws gets its message nak'ed with
    * back-off; one that resolves without settling the message gets it acked.

@@ -70,8 +70,8 @@ export const cacheConfigSchema = z
         ttlSeconds: z.coerce.number().int().positive().default(3_600),
         /**
          * `auto`: pgvector in a real Postgres that has it; the in-process index with the embedded
-         * PGlite (pgvector there answers in tens of milliseconds at 20k entries, see bench/cache.ts) or
-         * without pgvector.
+         * PGlite (where pgvector runs as WebAssembly on the one backend every query shares: about 5×
+         * slower at 100k entries, see bench/cache.ts) or without pgvector.
          */
         index: z.enum(["auto", "memory", "pgvector"]).default("auto"),
         maxEntries: z.coerce.number().int().positive().default(100_000),

@@ -28,7 +28,7 @@ interface Segment {
   dropped: boolean;
 }
 
-/** A sealed segment with fewer live entries than this share is dropped. */
+/** A segment with fewer live entries than this share of its nodes is dropped (the next insert starts a new one). */
 const DROP_BELOW_LIVE_SHARE = 0.25;
 
 /** The in-process semantic index: for the embedded mode and gateways without pgvector. */
@@ -111,9 +111,12 @@ export class MemoryVectorIndex implements VectorIndex {
       segments.push(segment);
     }
     const node = segment.graph.add(entry.vector);
-    const bytes = answerBytes(entry.answer) + segment.graph.bytesPerNode() + key.length * 2;
+    // The answer's bytes are freed when the entry goes; the node's (vector and links) only when its
+    // segment is dropped, so they are counted until then and the byte bound covers tombstones too.
+    const bytes = answerBytes(entry.answer) + key.length * 2;
     segment.entries[node] = entry;
     segment.bytes[node] = bytes;
+    this.bytes += segment.graph.bytesPerNode();
     segment.live++;
     this.entries++;
     this.bytes += bytes;
@@ -186,9 +189,7 @@ export class MemoryVectorIndex implements VectorIndex {
     this.bytes -= segment.bytes[node]!;
     const key = bucketKey(entry.tenantId, entry.bucket);
     const segments = this.buckets.get(key)!;
-    const sealed = segments.at(-1) !== segment;
-    if (segment.live === 0 || (sealed && segment.live < segment.graph.size * DROP_BELOW_LIVE_SHARE))
-      this.drop(key, segments, segment);
+    if (segment.live < segment.graph.size * DROP_BELOW_LIVE_SHARE) this.drop(key, segments, segment);
   }
 
   private drop(key: string, segments: Segment[], segment: Segment): void {
@@ -197,6 +198,7 @@ export class MemoryVectorIndex implements VectorIndex {
       this.entries--;
       this.bytes -= segment.bytes[node]!;
     });
+    this.bytes -= segment.graph.size * segment.graph.bytesPerNode();
     segment.dropped = true;
     segment.entries = [];
     segments.splice(segments.indexOf(segment), 1);

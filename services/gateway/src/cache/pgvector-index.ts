@@ -14,7 +14,9 @@ export interface PgvectorIndexOptions {
  * fixed one, so each length gets its own partial expression index — `(embedding::vector(N))` where
  * `dimensions = N` — and a lookup function, created on first use (under an advisory lock, as every
  * replica may try at once). The function runs its query with `hnsw.iterative_scan` on, so filtering
- * by tenant and bucket after the index scan cannot starve it of candidates.
+ * by tenant and bucket after the index scan cannot starve it of candidates. The planner picks HNSW
+ * for a large bucket only once the table has statistics (autovacuum's ANALYZE on a real server;
+ * PGlite has no autovacuum, one reason the embedded mode uses the in-process index).
  */
 export class PgvectorIndex implements VectorIndex {
   readonly kind = "pgvector";

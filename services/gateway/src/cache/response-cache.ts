@@ -5,7 +5,7 @@ import { noUsage } from "../pipeline/usage-counts.js";
 import type { PriceTable } from "../pricing/price-table.js";
 import { assembleAnswer } from "./answer-assembler.js";
 import { CACHE_STATUS_HEADER } from "./cache-directives.js";
-import { exactKey, semanticQuery } from "./cache-keys.js";
+import { exactKey, type SemanticQuery, semanticQuery } from "./cache-keys.js";
 import type { CacheMetrics } from "./cache-metrics.js";
 import type { CachePlan, CachePolicies } from "./cache-policy.js";
 import { canonicalRequest } from "./canonical-request.js";
@@ -65,19 +65,9 @@ export class ResponseCacheStep implements ResponseCache {
     const pending: PendingStore = { plan, exactKey: undefined, semantic: undefined };
     if (plan.exact !== "skip") {
       pending.exactKey = exactKey(call.auth.tenantId, canonical);
-      if (plan.exact === "lookup") {
-        const started = performance.now();
-        try {
-          const stored = await this.deps.exact.get(pending.exactKey);
-          const hit = stored && this.hit(call, fields, "hit", stored, 0);
-          metrics.lookup("exact", hit ? "hit" : "miss", (performance.now() - started) / 1000);
-          if (hit) return hit;
-        } catch (error) {
-          // Redis down or slow: the request goes upstream, and its answer is still offered for storing.
-          metrics.lookup("exact", "error", (performance.now() - started) / 1000);
-          this.warn("exact", "lookup", error);
-        }
-      }
+      const hit =
+        plan.exact === "lookup" ? await this.lookupExact(call, fields, pending.exactKey) : undefined;
+      if (hit) return hit;
     } else metrics.lookup("exact", "bypass");
     const semantic = this.deps.semantic;
     const query =
@@ -85,25 +75,57 @@ export class ResponseCacheStep implements ResponseCache {
         ? semanticQuery(call.request, canonical, semantic.embedderId)
         : undefined;
     if (semantic && query) {
-      const started = performance.now();
-      try {
-        const vector = await semantic.embed(query.text, call.signal);
-        if (vector) pending.semantic = { bucket: query.bucket, vector };
-        const match =
-          vector && plan.semantic === "lookup"
-            ? await semantic.search(call.auth.tenantId, query.bucket, vector, plan.threshold)
-            : undefined;
-        const hit = match && this.hit(call, fields, "semantic-hit", match.answer, match.similarity);
-        metrics.lookup("semantic", hit ? "hit" : "miss", (performance.now() - started) / 1000);
-        if (hit) return hit;
-      } catch (error) {
-        metrics.lookup("semantic", "error", (performance.now() - started) / 1000);
-        if (!call.signal.aborted) this.warn("semantic", "lookup", error);
-      }
+      const hit = await this.lookupSemantic(call, fields, semantic, query, pending);
+      if (hit) return hit;
     } else metrics.lookup("semantic", "bypass");
     if (!pending.exactKey && !pending.semantic) return this.mark(call, fields, "bypass");
     this.pending.set(call, pending);
     return this.mark(call, fields, "miss");
+  }
+
+  private async lookupExact(
+    call: CompletionCall,
+    fields: UsageFields,
+    key: string,
+  ): Promise<CacheHit | undefined> {
+    const started = performance.now();
+    try {
+      const stored = await this.deps.exact.get(key);
+      const hit = stored && this.hit(call, fields, "hit", stored, 0);
+      this.deps.metrics.lookup("exact", hit ? "hit" : "miss", (performance.now() - started) / 1000);
+      return hit;
+    } catch (error) {
+      // Redis down or slow: the request goes upstream, and its answer is still offered for storing.
+      this.deps.metrics.lookup("exact", "error", (performance.now() - started) / 1000);
+      this.warn("exact", "lookup", error);
+      return undefined;
+    }
+  }
+
+  /** Embeds the last user turn (kept for the store step, also on a refresh) and searches its bucket. */
+  private async lookupSemantic(
+    call: CompletionCall,
+    fields: UsageFields,
+    semantic: SemanticCache,
+    query: SemanticQuery,
+    pending: PendingStore,
+  ): Promise<CacheHit | undefined> {
+    const started = performance.now();
+    try {
+      const vector = await semantic.embed(query.text, call.signal);
+      if (vector) pending.semantic = { bucket: query.bucket, vector };
+      const match =
+        vector && pending.plan.semantic === "lookup"
+          ? await semantic.search(call.auth.tenantId, query.bucket, vector, pending.plan.threshold)
+          : undefined;
+      const hit = match && this.hit(call, fields, "semantic-hit", match.answer, match.similarity);
+      this.deps.metrics.lookup("semantic", hit ? "hit" : "miss", (performance.now() - started) / 1000);
+      return hit;
+    } catch (error) {
+      this.deps.metrics.lookup("semantic", "error", (performance.now() - started) / 1000);
+      if (!call.signal.aborted) this.warn("semantic", "lookup", error);
+      return undefined;
+    }
   }
 
   wantsStore(call: CompletionCall): boolean {

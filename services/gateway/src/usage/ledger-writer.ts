@@ -91,6 +91,9 @@ export class LedgerWriter {
       subjects: [...usageStream.subjects],
       retention: "interest",
       maxAgeMs: 7 * 24 * 3600_000,
+      // Only the recorder's own retries (under 7 s in all) can repeat a request id; the ledger's key
+      // catches anything later. A shorter window than JetStream's two minutes keeps a quarter of the ids.
+      duplicateWindowMs: 30_000,
     });
     const batchSize = this.options.batchSize ?? 200;
     this.subscription = await this.options.bus.consume(

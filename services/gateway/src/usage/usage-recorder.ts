@@ -11,7 +11,9 @@ const retryDelaysMs = [50, 250, 1_000, 5_000];
  * id, so a retried publish is stored once by JetStream and once by the ledger.
  */
 export class UsageRecorder {
-  private readonly pending = new Set<Promise<void>>();
+  /** Publishes not yet stored (or given up on), and flush() calls waiting for there to be none. */
+  private inFlight = 0;
+  private drained: (() => void)[] = [];
 
   constructor(
     private readonly bus: Pick<Bus, "publish">,
@@ -21,32 +23,40 @@ export class UsageRecorder {
 
   record(event: UsageEventInit): void {
     const message = create(gatewayEventsV1.UsageEventSchema, event);
-    const data = toBinary(gatewayEventsV1.UsageEventSchema, message);
-    const publishing = this.publish(usageSubject(message.tenantId), data, message);
-    this.pending.add(publishing);
-    void publishing.finally(() => this.pending.delete(publishing));
+    // Encoded when the bus needs the bytes: at once for NATS; on the in-process bus only if some
+    // consumer reads them, as the ledger takes the event itself (decoded) and never does.
+    const encode = toBinary.bind(undefined, gatewayEventsV1.UsageEventSchema, message);
+    void this.publish(usageSubject(message.tenantId), encode, message);
   }
 
-  private async publish(subject: string, data: Uint8Array, event: gatewayEventsV1.UsageEvent): Promise<void> {
+  private async publish(
+    subject: string,
+    data: () => Uint8Array,
+    event: gatewayEventsV1.UsageEvent,
+  ): Promise<void> {
     const { requestId } = event;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // In-process consumers (the ledger, on the embedded bus) get the event as it is, undecoded.
-        await this.bus.publish(subject, data, { msgId: requestId, decoded: event });
-        return;
-      } catch (error) {
-        if (attempt >= retryDelaysMs.length) {
-          this.failures.inc();
-          this.logger.error({ err: error, requestId }, "usage event could not be published");
+    this.inFlight++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.bus.publish(subject, data, { msgId: requestId, decoded: event });
           return;
+        } catch (error) {
+          if (attempt >= retryDelaysMs.length) {
+            this.failures.inc();
+            this.logger.error({ err: error, requestId }, "usage event could not be published");
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[attempt]));
         }
-        await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[attempt]));
       }
+    } finally {
+      if (--this.inFlight === 0) for (const wake of this.drained.splice(0)) wake();
     }
   }
 
   /** Waits for publishes in progress, so a graceful shutdown loses no usage. */
   async flush(): Promise<void> {
-    await Promise.all(this.pending);
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
   }
 }
