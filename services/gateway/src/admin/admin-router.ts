@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { StrataError } from "@strata/kit";
 import type { z } from "zod";
+import { matchRoute, splitPath } from "../http/path-routes.js";
 import { parseJsonBody, readBody } from "../http/read-body.js";
 import { sendJson } from "../http/send.js";
 import type { AdminCredential } from "./admin-credential.js";
@@ -62,7 +63,7 @@ export class AdminRouter {
 
   add(method: AdminMethod, pattern: string, handler: AdminHandler): this {
     if (!pattern.startsWith("/")) throw new Error(`admin route pattern must start with "/": ${pattern}`);
-    const segments = split(pattern);
+    const segments = splitPath(pattern);
     const clash = this.routes.find((route) => route.method === method && route.pattern === pattern);
     if (clash) throw new Error(`admin route ${method} ${pattern} is registered twice`);
     this.routes.push({ method, pattern, segments, handler });
@@ -81,7 +82,7 @@ export class AdminRouter {
     if (!url.pathname.startsWith(`${adminPrefix}/`))
       throw new StrataError("not_found", `Invalid URL (${request.method} ${url.pathname}).`);
     const path = url.pathname.slice(adminPrefix.length);
-    const { route, params } = this.match(request.method ?? "GET", path, url.pathname);
+    const { route, params } = matchRoute(this.routes, request.method ?? "GET", path, url.pathname);
     const reply = await route.handler({
       method: route.method,
       path,
@@ -95,46 +96,4 @@ export class AdminRouter {
     });
     sendJson(response, reply.status ?? 200, reply.body, reply.headers);
   }
-
-  private match(
-    method: string,
-    path: string,
-    fullPath: string,
-  ): { route: Route; params: Record<string, string> } {
-    const segments = split(path);
-    const allowed: string[] = [];
-    for (const route of this.routes) {
-      const params = matchSegments(route.segments, segments);
-      if (!params) continue;
-      if (route.method === method) return { route, params };
-      allowed.push(route.method);
-    }
-    if (allowed.length > 0)
-      throw new StrataError(
-        "method_not_allowed",
-        `Method ${method} is not allowed here; use ${allowed.join(" or ")}.`,
-      );
-    throw new StrataError("not_found", `Invalid URL (${method} ${fullPath}).`);
-  }
-}
-
-function split(path: string): string[] {
-  return path.split("/").filter((segment) => segment.length > 0);
-}
-
-function matchSegments(pattern: string[], segments: string[]): Record<string, string> | undefined {
-  if (pattern.length !== segments.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let index = 0; index < pattern.length; index++) {
-    const expected = pattern[index]!;
-    const actual = segments[index]!;
-    if (expected.startsWith(":")) {
-      try {
-        params[expected.slice(1)] = decodeURIComponent(actual);
-      } catch {
-        throw new StrataError("invalid_request", `The path segment '${actual}' is not valid URL encoding.`);
-      }
-    } else if (expected !== actual) return undefined;
-  }
-  return params;
 }

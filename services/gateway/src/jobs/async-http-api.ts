@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { StrataError } from "@strata/kit";
 import type { z } from "zod";
 import { validateInput } from "../admin/admin-validation.js";
 import type { AuthContext } from "../auth/auth-context.js";
+import { matchRoute, splitPath } from "../http/path-routes.js";
 import { parseJsonBody, readBody } from "../http/read-body.js";
 import { sendJson } from "../http/send.js";
 
@@ -49,7 +49,7 @@ export class AsyncHttpApi {
   constructor(private readonly deps: AsyncHttpApiDeps) {}
 
   add(method: Method, pattern: string, handler: ApiHandler): this {
-    this.routes.push({ method, segments: split(pattern), handler });
+    this.routes.push({ method, segments: splitPath(pattern), handler });
     return this;
   }
 
@@ -60,7 +60,7 @@ export class AsyncHttpApi {
   async handle(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
     const auth = await this.deps.keys.authenticate(request.headers.authorization);
     const url = new URL(request.url ?? "/", "http://gateway");
-    const { route, params } = this.match(request.method ?? "GET", url.pathname);
+    const { route, params } = matchRoute(this.routes, request.method ?? "GET", url.pathname);
     const reply = await route.handler({
       request,
       response,
@@ -75,42 +75,4 @@ export class AsyncHttpApi {
     });
     if (reply) sendJson(response, reply.status ?? 200, reply.body, reply.headers);
   }
-
-  private match(method: string, path: string): { route: Route; params: Record<string, string> } {
-    const segments = split(path);
-    const allowed: string[] = [];
-    for (const route of this.routes) {
-      const params = matchSegments(route.segments, segments);
-      if (!params) continue;
-      if (route.method === method) return { route, params };
-      allowed.push(route.method);
-    }
-    if (allowed.length > 0)
-      throw new StrataError(
-        "method_not_allowed",
-        `Method ${method} is not allowed here; use ${allowed.join(" or ")}.`,
-      );
-    throw new StrataError("not_found", `Invalid URL (${method} ${path}).`);
-  }
-}
-
-function split(path: string): string[] {
-  return path.split("/").filter((segment) => segment.length > 0);
-}
-
-function matchSegments(pattern: string[], segments: string[]): Record<string, string> | undefined {
-  if (pattern.length !== segments.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let index = 0; index < pattern.length; index++) {
-    const expected = pattern[index]!;
-    const actual = segments[index]!;
-    if (expected.startsWith(":")) {
-      try {
-        params[expected.slice(1)] = decodeURIComponent(actual);
-      } catch {
-        throw new StrataError("invalid_request", `The path segment '${actual}' is not valid URL encoding.`);
-      }
-    } else if (expected !== actual) return undefined;
-  }
-  return params;
 }
