@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./find-binary.js";
-import { freePort, waitForPort } from "./free-port.js";
+import { freePort } from "./free-port.js";
+import { spawnServer } from "./spawn-server.js";
 
 export interface NatsServerHandle {
   url: string;
@@ -26,20 +27,8 @@ export async function startNatsServer(): Promise<NatsServerHandle> {
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const output: string[] = [];
-    const started = spawn(binary, ["-js", "-sd", storeDir, "-p", String(port), "-a", "127.0.0.1"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    started.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    started.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    const exited = new Promise<never>((_, reject) =>
-      started.once("exit", (code) =>
-        reject(new Error(`nats-server exited with code ${code} during start-up:\n${output.join("")}`)),
-      ),
-    );
-    exited.catch(() => {}); // only observed while starting
-    child = started;
-    await Promise.race([waitForPort(port), exited]);
+    const args = ["-js", "-sd", storeDir, "-p", String(port), "-a", "127.0.0.1"];
+    child = await spawnServer("nats-server", binary, args, port);
   };
 
   const kill = async () => {

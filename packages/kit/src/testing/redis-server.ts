@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./find-binary.js";
-import { freePort, waitForPort } from "./free-port.js";
+import { freePort } from "./free-port.js";
+import { spawnServer } from "./spawn-server.js";
 
 export interface RedisServerHandle {
   /** redis://127.0.0.1:<port> */
@@ -34,21 +35,8 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
 
   const start = async () => {
     if (child) return;
-    const output: string[] = [];
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-    const started = spawn(binary, [...args, "--dir", workDir, "--daemonize", "no"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    started.stdout?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    started.stderr?.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    const exited = new Promise<never>((_, reject) =>
-      started.once("exit", (code) =>
-        reject(new Error(`redis-server exited with code ${code} during start-up:\n${output.join("")}`)),
-      ),
-    );
-    exited.catch(() => {}); // only observed while starting
-    child = started;
-    await Promise.race([waitForPort(port), exited]);
+    child = await spawnServer("redis-server", binary, [...args, "--dir", workDir, "--daemonize", "no"], port);
   };
 
   const kill = async () => {
