@@ -14,25 +14,13 @@
  * a full resync of converged objects costs: the requests it sends, and the objects it changes (none
  * should change: server-side apply of an unchanged object is a no-op that keeps its resourceVersion).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import {
-  freePort,
-  type KubeApiServerHandle,
-  kubeToolsDir,
-  startKubeApiServer,
-  waitFor,
-} from "@strata/kit/testing";
-import {
-  crdManifestPath,
-  KubeClient,
-  type KubeObject,
-  type ModelDeployment,
-  resourceTypes,
-} from "@strata/operator";
+import { freePort, type KubeApiServerHandle, startKubeApiServer, waitFor } from "@strata/kit/testing";
+import { KubeClient, type KubeObject, type ModelDeployment, resourceTypes } from "@strata/operator";
+import { installModelDeploymentCrd } from "@strata/operator/testing";
 import { processCpuUs } from "./lib/proc-stats.js";
 import { benchDir, environment, updateResultsMarkdown, writeJson } from "./lib/report.js";
 
@@ -51,7 +39,7 @@ export async function main(): Promise<void> {
   const client = KubeClient.fromKubeconfig(kube.kubeconfig, { fieldManager: "bench" });
   let operator: OperatorProcess | undefined;
   try {
-    await installCrd(kube, client);
+    await installModelDeploymentCrd(kube);
     for (const namespace of ["baseline", "bench"]) {
       await client.create({ apiVersion: "v1", kind: "Namespace", plural: "namespaces" }, {
         metadata: { name: namespace },
@@ -318,27 +306,6 @@ async function startOperatorProcess(kube: KubeApiServerHandle, namespace: string
     },
     stop,
   };
-}
-
-async function installCrd(kube: KubeApiServerHandle, client: KubeClient): Promise<void> {
-  await promisify(execFile)(`${kubeToolsDir()}/kubectl`, [
-    `--kubeconfig=${kube.kubeconfigPath}`,
-    "apply",
-    "-f",
-    crdManifestPath,
-  ]);
-  const crdType = {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    plural: "customresourcedefinitions",
-  };
-  await waitFor(
-    async () => {
-      const crd = await client.get<Loose>(crdType, "", "modeldeployments.strata.dev");
-      return crd?.status?.conditions?.some((c: Loose) => c.type === "Established" && c.status === "True");
-    },
-    { timeoutMs: 60_000, message: "the ModelDeployment CRD to be established" },
-  );
 }
 
 async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>) {

@@ -5,11 +5,11 @@
  * publishes the engine's EndpointSlice itself; EndpointSlices refuse loopback addresses, so the engine
  * listens on this machine's first non-loopback IPv4 address.
  */
-import { networkInterfaces } from "node:os";
 import { type EngineSim, startEngineSim } from "@strata/engine-sim";
 import { eventually, findKubeBinaries } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningOperator } from "../src/run.js";
+import { hostIPv4Address } from "../src/testing/host-address.js";
 import {
   createModelDeployment,
   eventsFor,
@@ -23,14 +23,6 @@ import { metricTotal, startOperator } from "./support/operator-harness.js";
 const binaries = await findKubeBinaries();
 const slow = { timeoutMs: 90_000, intervalMs: 250 };
 
-function hostAddress(): string | undefined {
-  for (const addresses of Object.values(networkInterfaces())) {
-    const found = addresses?.find((address) => address.family === "IPv4" && !address.internal);
-    if (found) return found.address;
-  }
-  return undefined;
-}
-
 describe.skipIf(!binaries)("autoscaling on a real kube-apiserver", () => {
   let env: KubeEnv;
   let namespace: string;
@@ -40,7 +32,7 @@ describe.skipIf(!binaries)("autoscaling on a real kube-apiserver", () => {
   const requests = new AbortController();
 
   beforeAll(async () => {
-    const address = hostAddress();
+    const address = hostIPv4Address();
     if (!address)
       throw new Error("this test needs a non-loopback IPv4 address to publish in an EndpointSlice");
     host = address;

@@ -11,9 +11,9 @@ import { createModelDeployment, eventsFor, getModelDeployment, getObject } from 
 import {
   examplesDir,
   expectOk,
+  installServiceMonitorCrd,
   type KubeEnv,
   operatorManifest,
-  serviceMonitorCrd,
   startKubeEnv,
 } from "./support/kube-env.js";
 import { metricTotal } from "./support/operator-harness.js";
@@ -206,15 +206,7 @@ describe.skipIf(!binaries)("the ModelDeployment CRD on a real kube-apiserver", (
 
   it("runs with no more than the RBAC in deploy/operator/operator.yaml", async () => {
     await expectOk(env.kubectl(["apply", "-f", operatorManifest]));
-    await expectOk(env.kubectl(["apply", "-f", "-"], serviceMonitorCrd));
-    await expectOk(
-      env.kubectl([
-        "wait",
-        "--for=condition=Established",
-        "crd/servicemonitors.monitoring.coreos.com",
-        "--timeout=60s",
-      ]),
-    );
+    await installServiceMonitorCrd(env);
     const watched = await env.namespace("rbac");
     // Every request of this operator is made as the service account the manifest binds.
     const account = "system:serviceaccount:strata-system:strata-operator";

@@ -1,45 +1,26 @@
 import { eventually, findKubeBinaries, waitFor } from "@strata/kit/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resourceTypes } from "../src/kube/resource-types.js";
-import type { RunningOperator } from "../src/run.js";
-import { createModelDeployment, eventsFor, getModelDeployment, getObject } from "./support/fixtures.js";
-import { expectOk, type KubeEnv, serviceMonitorCrd, startKubeEnv } from "./support/kube-env.js";
-import { metricTotal, startOperator } from "./support/operator-harness.js";
+import {
+  createModelDeployment,
+  eventsFor,
+  getModelDeployment,
+  getObject,
+  waitForObject,
+} from "./support/fixtures.js";
+import { expectOk, installServiceMonitorCrd } from "./support/kube-env.js";
+import { metricTotal, useOperatorSuite } from "./support/operator-harness.js";
 
 const binaries = await findKubeBinaries();
 // The API server runs on a shared, loaded machine: waits are generous, assertions exact.
 const slow = { timeoutMs: 60_000, intervalMs: 200 };
 
 describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
-  let env: KubeEnv;
-  let namespace: string;
-  let operator: RunningOperator;
-
-  beforeAll(async () => {
-    env = await startKubeEnv();
-    namespace = await env.namespace("reconcile");
-    operator = await startOperator(env, namespace, { discoverySeconds: 1 });
-  }, 180_000);
-
-  afterAll(async () => {
-    await operator?.close();
-    await env?.stop();
-  }, 60_000);
-
-  const deploymentOf = async (name: string) => {
-    let deployment: Awaited<ReturnType<typeof getObject>>;
-    await waitFor(
-      async () => {
-        deployment = await getObject(env.client, "deployment", namespace, name);
-        return deployment !== undefined;
-      },
-      { ...slow, message: `Deployment ${name}` },
-    );
-    return deployment!;
-  };
+  const kube = useOperatorSuite("reconcile", { discoverySeconds: 1 });
+  const deploymentOf = (name: string) => waitForObject(kube.client, "deployment", kube.namespace, name, slow);
 
   it("turns a vLLM ModelDeployment into an engine Deployment, Service and PDB it owns", async () => {
-    const md = await createModelDeployment(env.client, namespace, "llama", {
+    const md = await createModelDeployment(kube.client, kube.namespace, "llama", {
       model: {
         name: "meta-llama/Llama-3.1-70B-Instruct",
         source: "hf://meta-llama/Llama-3.1-70B-Instruct",
@@ -152,7 +133,7 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
       rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
     });
 
-    const service = await getObject(env.client, "service", namespace, "llama");
+    const service = await getObject(kube.client, "service", kube.namespace, "llama");
     expect(service?.metadata.ownerReferences).toEqual([owner]);
     expect(service?.spec.selector).toEqual({
       "app.kubernetes.io/managed-by": "strata-operator",
@@ -162,14 +143,14 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
       { name: "http", port: 8000, targetPort: "http", protocol: "TCP", appProtocol: "http" },
     ]);
     await eventually(async () => {
-      const budget = await getObject(env.client, "podDisruptionBudget", namespace, "llama");
+      const budget = await getObject(kube.client, "podDisruptionBudget", kube.namespace, "llama");
       expect(budget?.metadata.ownerReferences).toEqual([owner]);
       expect(budget?.spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow" });
     }, slow);
     // No Prometheus Operator in this cluster (yet): no ServiceMonitor.
-    expect(await env.client.discover("/apis/monitoring.coreos.com/v1")).toBeUndefined();
+    expect(await kube.client.discover("/apis/monitoring.coreos.com/v1")).toBeUndefined();
 
-    const described = await expectOk(env.kubectl(["describe", "md", "llama", "-n", namespace]));
+    const described = await expectOk(kube.kubectl(["describe", "md", "llama", "-n", kube.namespace]));
     expect(described).toContain("DeploymentCreated");
     expect(described).toContain(
       "created Deployment llama: vllm serving meta-llama/Llama-3.1-70B-Instruct, 1 replicas",
@@ -177,37 +158,39 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
   }, 120_000);
 
   it("rolls out spec changes, scales, and writes nothing when nothing changed", async () => {
-    await createModelDeployment(env.client, namespace, "roll", {
+    await createModelDeployment(kube.client, kube.namespace, "roll", {
       model: { name: "roll-model", source: "hf://acme/roll" },
       engine: { kind: "sim" },
       replicas: 1,
     });
     const first = await deploymentOf("roll");
     await eventually(async () => {
-      const md = await getModelDeployment(env.client, namespace, "roll");
+      const md = await getModelDeployment(kube.client, kube.namespace, "roll");
       expect(md?.status?.observedGeneration).toBe(1);
     }, slow);
     const versions = async () => {
       const read = (kind: "deployment" | "service" | "podDisruptionBudget" | "modelDeployment") =>
-        getObject(env.client, kind, namespace, "roll").then((object) => object?.metadata.resourceVersion);
+        getObject(kube.client, kind, kube.namespace, "roll").then(
+          (object) => object?.metadata.resourceVersion,
+        );
       return {
         deployment: await read("deployment"),
         service: await read("service"),
         budget: await read("podDisruptionBudget"),
         md: await read("modelDeployment"),
-        events: (await eventsFor(env.client, namespace, "roll")).length,
+        events: (await eventsFor(kube.client, kube.namespace, "roll")).length,
       };
     };
     // Reconcile twice more with nothing changed: not one object may be written.
     const before = await versions();
     for (let round = 0; round < 2; round++) {
-      const reconciles = await metricTotal(operator, "strata_operator_reconcile_total", {
+      const reconciles = await metricTotal(kube.operator, "strata_operator_reconcile_total", {
         result: "success",
       });
-      operator.resyncAll();
+      kube.operator.resyncAll();
       await waitFor(
         async () =>
-          (await metricTotal(operator, "strata_operator_reconcile_total", { result: "success" })) >
+          (await metricTotal(kube.operator, "strata_operator_reconcile_total", { result: "success" })) >
           reconciles,
         { ...slow, message: "a resync reconcile" },
       );
@@ -215,11 +198,11 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
     expect(await versions()).toEqual(before);
 
     // A spec change rolls out: the pod template changes and the Deployment's generation moves on.
-    await env.client.mergePatch(resourceTypes.modelDeployment, namespace, "roll", {
+    await kube.client.mergePatch(resourceTypes.modelDeployment, kube.namespace, "roll", {
       spec: { serving: { maxModelLen: 65536, prefixCaching: false } },
     });
     await eventually(async () => {
-      const deployment = await getObject(env.client, "deployment", namespace, "roll");
+      const deployment = await getObject(kube.client, "deployment", kube.namespace, "roll");
       expect(deployment?.metadata.generation).toBeGreaterThan(first.metadata.generation ?? 0);
       expect(deployment?.spec.template.spec.containers[0].args).toEqual([
         "--host",
@@ -239,16 +222,16 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
     }, slow);
 
     // The scale subresource (what an HPA or the autoscaler uses) drives the Deployment and the PDB.
-    await expectOk(env.kubectl(["scale", "md/roll", "--replicas=3", "-n", namespace]));
+    await expectOk(kube.kubectl(["scale", "md/roll", "--replicas=3", "-n", kube.namespace]));
     await eventually(async () => {
-      const deployment = await getObject(env.client, "deployment", namespace, "roll");
-      const budget = await getObject(env.client, "podDisruptionBudget", namespace, "roll");
+      const deployment = await getObject(kube.client, "deployment", kube.namespace, "roll");
+      const budget = await getObject(kube.client, "podDisruptionBudget", kube.namespace, "roll");
       expect(deployment?.spec.replicas).toBe(3);
       expect(budget?.spec.minAvailable).toBe(2);
       expect(budget?.spec.maxUnavailable).toBeUndefined();
     }, slow);
     await eventually(async () => {
-      const reasons = (await eventsFor(env.client, namespace, "roll")).map((event) => [
+      const reasons = (await eventsFor(kube.client, kube.namespace, "roll")).map((event) => [
         event.reason,
         event.message,
       ]);
@@ -258,51 +241,53 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
 
     // Someone else's field (kubectl rollout restart's annotation) survives; a field the operator owns,
     // changed behind its back, is taken back and the conflict is reported.
-    await expectOk(env.kubectl(["rollout", "restart", "deployment/roll", "-n", namespace]));
-    await expectOk(env.kubectl(["scale", "deployment/roll", "--replicas=7", "-n", namespace]));
+    await expectOk(kube.kubectl(["rollout", "restart", "deployment/roll", "-n", kube.namespace]));
+    await expectOk(kube.kubectl(["scale", "deployment/roll", "--replicas=7", "-n", kube.namespace]));
     await eventually(async () => {
-      const deployment = await getObject(env.client, "deployment", namespace, "roll");
+      const deployment = await getObject(kube.client, "deployment", kube.namespace, "roll");
       expect(deployment?.spec.replicas).toBe(3);
       expect(deployment?.spec.template.metadata.annotations).toHaveProperty(
         "kubectl.kubernetes.io/restartedAt",
       );
     }, slow);
     await eventually(async () => {
-      const reasons = (await eventsFor(env.client, namespace, "roll")).map((event) => event.reason);
+      const reasons = (await eventsFor(kube.client, kube.namespace, "roll")).map((event) => event.reason);
       expect(reasons).toContain("FieldConflict");
     }, slow);
   }, 180_000);
 
   it("refuses to take over an object with a child's name that it does not own", async () => {
-    await env.client.create(resourceTypes.service, {
+    await kube.client.create(resourceTypes.service, {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: "taken", namespace },
+      metadata: { name: "taken", namespace: kube.namespace },
       spec: { ports: [{ name: "web", port: 80 }] },
     } as never);
-    await createModelDeployment(env.client, namespace, "taken", {
+    await createModelDeployment(kube.client, kube.namespace, "taken", {
       model: { name: "taken-model", source: "hf://acme/taken" },
       engine: { kind: "sim" },
     });
     await eventually(async () => {
-      const md = await getModelDeployment(env.client, namespace, "taken");
+      const md = await getModelDeployment(kube.client, kube.namespace, "taken");
       const degraded = md?.status?.conditions?.find((entry) => entry.type === "Degraded");
       expect(degraded).toMatchObject({
         status: "True",
         reason: "ReconcileError",
-        message: `Service ${namespace}/taken already exists and is not managed by this ModelDeployment: delete or rename it, or give the ModelDeployment another name`,
+        message: `Service ${kube.namespace}/taken already exists and is not managed by this ModelDeployment: delete or rename it, or give the ModelDeployment another name`,
       });
     }, slow);
-    const service = await getObject(env.client, "service", namespace, "taken");
+    const service = await getObject(kube.client, "service", kube.namespace, "taken");
     expect(service?.metadata.ownerReferences).toBeUndefined();
     expect(service?.spec.ports).toMatchObject([{ name: "web", port: 80 }]);
     expect(
-      await metricTotal(operator, "strata_operator_reconcile_errors_total", { reason: "ChildConflictError" }),
+      await metricTotal(kube.operator, "strata_operator_reconcile_errors_total", {
+        reason: "ChildConflictError",
+      }),
     ).toBeGreaterThan(0);
   }, 120_000);
 
   it("deletes a cache claim it created under reclaimPolicy Delete through its finalizer, and keeps it under Retain", async () => {
-    const md = await createModelDeployment(env.client, namespace, "cached", {
+    const md = await createModelDeployment(kube.client, kube.namespace, "cached", {
       model: { name: "cached-model", source: "hf://acme/cached" },
       cache: { size: "20Gi", storageClassName: "fast", reclaimPolicy: "Delete" },
     });
@@ -311,7 +296,7 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
       name: "model-cache",
       persistentVolumeClaim: { claimName: "cached-model-cache" },
     });
-    const claim = await getObject(env.client, "persistentVolumeClaim", namespace, "cached-model-cache");
+    const claim = await getObject(kube.client, "persistentVolumeClaim", kube.namespace, "cached-model-cache");
     expect(claim?.metadata.ownerReferences).toBeUndefined();
     expect(claim?.metadata.labels?.["strata.dev/model-deployment"]).toBe("cached");
     expect(claim?.spec).toMatchObject({
@@ -320,19 +305,27 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
       resources: { requests: { storage: "20Gi" } },
     });
     await eventually(async () => {
-      const current = await getModelDeployment(env.client, namespace, "cached");
+      const current = await getModelDeployment(kube.client, kube.namespace, "cached");
       expect(current?.metadata.finalizers).toEqual(["strata.dev/model-cache"]);
     }, slow);
 
-    await env.client.delete(resourceTypes.modelDeployment, namespace, "cached");
-    await waitFor(async () => (await getModelDeployment(env.client, namespace, "cached")) === undefined, {
-      ...slow,
-      message: "the ModelDeployment to be released by its finalizer",
-    });
+    await kube.client.delete(resourceTypes.modelDeployment, kube.namespace, "cached");
+    await waitFor(
+      async () => (await getModelDeployment(kube.client, kube.namespace, "cached")) === undefined,
+      {
+        ...slow,
+        message: "the ModelDeployment to be released by its finalizer",
+      },
+    );
     // No PVC-protection controller runs here, so the claim waits in Terminating rather than vanishing.
-    const deleted = await getObject(env.client, "persistentVolumeClaim", namespace, "cached-model-cache");
+    const deleted = await getObject(
+      kube.client,
+      "persistentVolumeClaim",
+      kube.namespace,
+      "cached-model-cache",
+    );
     expect(deleted === undefined || deleted.metadata.deletionTimestamp !== undefined).toBe(true);
-    const reasons = (await eventsFor(env.client, namespace, "cached")).map((event) => [
+    const reasons = (await eventsFor(kube.client, kube.namespace, "cached")).map((event) => [
       event.reason,
       event.message,
     ]);
@@ -346,43 +339,43 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
       controller: true,
     });
 
-    await createModelDeployment(env.client, namespace, "kept", {
+    await createModelDeployment(kube.client, kube.namespace, "kept", {
       model: { name: "kept-model", source: "hf://acme/kept" },
       cache: { size: "20Gi" },
     });
     await deploymentOf("kept");
     await eventually(async () => {
       expect(
-        await getObject(env.client, "persistentVolumeClaim", namespace, "kept-model-cache"),
+        await getObject(kube.client, "persistentVolumeClaim", kube.namespace, "kept-model-cache"),
       ).toBeDefined();
     }, slow);
-    const kept = await getModelDeployment(env.client, namespace, "kept");
+    const kept = await getModelDeployment(kube.client, kube.namespace, "kept");
     expect(kept?.metadata.finalizers ?? []).toEqual([]);
-    await env.client.delete(resourceTypes.modelDeployment, namespace, "kept");
-    await waitFor(async () => (await getModelDeployment(env.client, namespace, "kept")) === undefined, slow);
-    const retained = await getObject(env.client, "persistentVolumeClaim", namespace, "kept-model-cache");
+    await kube.client.delete(resourceTypes.modelDeployment, kube.namespace, "kept");
+    await waitFor(
+      async () => (await getModelDeployment(kube.client, kube.namespace, "kept")) === undefined,
+      slow,
+    );
+    const retained = await getObject(
+      kube.client,
+      "persistentVolumeClaim",
+      kube.namespace,
+      "kept-model-cache",
+    );
     expect(retained?.metadata.deletionTimestamp).toBeUndefined();
   }, 180_000);
 
   // Installs a cluster-wide CRD, so it runs last in this file.
   it("adds a ServiceMonitor once the cluster serves them, and not before", async () => {
-    await createModelDeployment(env.client, namespace, "scraped", {
+    await createModelDeployment(kube.client, kube.namespace, "scraped", {
       model: { name: "scraped-model", source: "hf://acme/scraped" },
       engine: { kind: "sim" },
     });
     const deployment = await deploymentOf("scraped");
-    expect(await getObject(env.client, "deployment", namespace, "scraped")).toBeDefined();
-    await expectOk(env.kubectl(["apply", "-f", "-"], serviceMonitorCrd));
-    await expectOk(
-      env.kubectl([
-        "wait",
-        "--for=condition=Established",
-        "crd/servicemonitors.monitoring.coreos.com",
-        "--timeout=60s",
-      ]),
-    );
+    expect(await getObject(kube.client, "deployment", kube.namespace, "scraped")).toBeDefined();
+    await installServiceMonitorCrd(kube);
     await eventually(async () => {
-      const monitor = await getObject(env.client, "serviceMonitor", namespace, "scraped");
+      const monitor = await getObject(kube.client, "serviceMonitor", kube.namespace, "scraped");
       expect(monitor?.metadata.ownerReferences?.[0]).toMatchObject({
         kind: "ModelDeployment",
         name: "scraped",
@@ -399,7 +392,7 @@ describe.skipIf(!binaries)("operator against a real kube-apiserver", () => {
     }, slow);
     // Every ModelDeployment gets one, not only those reconciled after the CRD appeared.
     await eventually(async () => {
-      expect(await getObject(env.client, "serviceMonitor", namespace, "llama")).toBeDefined();
+      expect(await getObject(kube.client, "serviceMonitor", kube.namespace, "llama")).toBeDefined();
     }, slow);
     expect(deployment.metadata.name).toBe("scraped");
   }, 120_000);

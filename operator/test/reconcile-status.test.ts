@@ -1,74 +1,36 @@
-import { networkInterfaces } from "node:os";
 import { loadEngineSimOptions, startEngineSim } from "@strata/engine-sim";
-import { eventually, findKubeBinaries, waitFor } from "@strata/kit/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningOperator } from "../src/run.js";
+import { eventually, findKubeBinaries } from "@strata/kit/testing";
+import { describe, expect, it } from "vitest";
+import { hostIPv4Address } from "../src/testing/host-address.js";
 import {
   createEnginePod,
   createModelDeployment,
   eventsFor,
   getModelDeployment,
-  getObject,
   publishEndpoints,
   setDeploymentStatus,
   setPodStatus,
+  waitForObject,
 } from "./support/fixtures.js";
-import { expectOk, type KubeEnv, startKubeEnv } from "./support/kube-env.js";
-import { startOperator } from "./support/operator-harness.js";
+import { expectOk } from "./support/kube-env.js";
+import { useOperatorSuite } from "./support/operator-harness.js";
 
 const binaries = await findKubeBinaries();
 // The API server runs on a shared, loaded machine: waits are generous, assertions exact.
 const slow = { timeoutMs: 60_000, intervalMs: 200 };
 
-/**
- * EndpointSlices may not hold loopback addresses (the API server refuses them), so the engine-sim the
- * status points at listens on this machine's first non-loopback IPv4 address.
- */
-function hostAddress(): string | undefined {
-  for (const addresses of Object.values(networkInterfaces())) {
-    const found = addresses?.find((address) => address.family === "IPv4" && !address.internal);
-    if (found) return found.address;
-  }
-  return undefined;
-}
-
 describe.skipIf(!binaries)("ModelDeployment status on a real kube-apiserver", () => {
-  let env: KubeEnv;
-  let namespace: string;
-  let operator: RunningOperator;
-
-  beforeAll(async () => {
-    env = await startKubeEnv();
-    namespace = await env.namespace("status");
-    operator = await startOperator(env, namespace);
-  }, 180_000);
-
-  afterAll(async () => {
-    await operator?.close();
-    await env?.stop();
-  }, 60_000);
-
-  const deploymentOf = async (name: string) => {
-    let deployment: Awaited<ReturnType<typeof getObject>>;
-    await waitFor(
-      async () => {
-        deployment = await getObject(env.client, "deployment", namespace, name);
-        return deployment !== undefined;
-      },
-      { ...slow, message: `Deployment ${name}` },
-    );
-    return deployment!;
-  };
+  const kube = useOperatorSuite("status");
 
   it("reports readiness, rollout and pod trouble from pods and EndpointSlices", async () => {
-    const md = await createModelDeployment(env.client, namespace, "status", {
+    const md = await createModelDeployment(kube.client, kube.namespace, "status", {
       model: { name: "status-model", source: "hf://acme/status" },
       engine: { kind: "sim" },
       replicas: 2,
     });
-    const deployment = await deploymentOf("status");
+    const deployment = await waitForObject(kube.client, "deployment", kube.namespace, "status", slow);
     const condition = async (type: string) => {
-      const current = await getModelDeployment(env.client, namespace, "status");
+      const current = await getModelDeployment(kube.client, kube.namespace, "status");
       return current?.status?.conditions?.find((entry) => entry.type === type);
     };
     await eventually(async () => {
@@ -76,23 +38,38 @@ describe.skipIf(!binaries)("ModelDeployment status on a real kube-apiserver", ()
       expect(await condition("Progressing")).toMatchObject({ status: "True" });
     }, slow);
 
-    // A real engine-sim, started with the exact command line the operator put in the pod template.
-    const host = hostAddress();
+    // A real engine-sim, started with the exact command line the operator put in the pod template. The
+    // API server refuses loopback addresses in EndpointSlices, so it listens on the machine's own address.
+    const host = hostIPv4Address();
     if (!host) throw new Error("this test needs a non-loopback IPv4 address to publish in an EndpointSlice");
     const args = [...deployment.spec.template.spec.containers[0].args] as string[];
     args[args.indexOf("--host") + 1] = host;
     args[args.indexOf("--port") + 1] = "0";
     const engine = await startEngineSim({ ...loadEngineSimOptions(args, {}), logLevel: "silent" });
+    // Playing the Deployment and EndpointSlice controllers: pod status-a is ready, status-b as given.
+    const reportReadiness = async (secondReady: boolean) => {
+      const ready = secondReady ? 2 : 1;
+      await setDeploymentStatus(kube.client, kube.namespace, "status", {
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: ready,
+        availableReplicas: ready,
+      });
+      await publishEndpoints(kube.client, md, [
+        { ip: host, port: engine.port, ready: true, pod: "status-a" },
+        { ip: "192.0.2.250", port: engine.port, ready: secondReady, pod: "status-b" },
+      ]);
+    };
     try {
       // Playing kubelet and controllers: one pod ready, one crash-looping; the Deployment half available.
-      await createEnginePod(env.client, md, "status-a", {
+      await createEnginePod(kube.client, md, "status-a", {
         phase: "Running",
         conditions: [{ type: "Ready", status: "True" }],
         containerStatuses: [
           { name: "engine", ready: true, restartCount: 0, image: "x", imageID: "", state: { running: {} } },
         ],
       });
-      await createEnginePod(env.client, md, "status-b", {
+      await createEnginePod(kube.client, md, "status-b", {
         phase: "Running",
         containerStatuses: [
           {
@@ -108,18 +85,9 @@ describe.skipIf(!binaries)("ModelDeployment status on a real kube-apiserver", ()
           },
         ],
       });
-      await setDeploymentStatus(env.client, namespace, "status", {
-        replicas: 2,
-        updatedReplicas: 2,
-        readyReplicas: 1,
-        availableReplicas: 1,
-      });
-      await publishEndpoints(env.client, md, [
-        { ip: host, port: engine.port, ready: true, pod: "status-a" },
-        { ip: "192.0.2.250", port: engine.port, ready: false, pod: "status-b" },
-      ]);
+      await reportReadiness(false);
       await eventually(async () => {
-        const current = await getModelDeployment(env.client, namespace, "status");
+        const current = await getModelDeployment(kube.client, kube.namespace, "status");
         expect(current?.status).toMatchObject({
           replicas: 2,
           readyReplicas: 1,
@@ -150,28 +118,19 @@ describe.skipIf(!binaries)("ModelDeployment status on a real kube-apiserver", ()
       }, slow);
 
       // The endpoint in the status is the engine the operator's command line started.
-      const current = await getModelDeployment(env.client, namespace, "status");
+      const current = await getModelDeployment(kube.client, kube.namespace, "status");
       const models = (await (await fetch(`${current?.status?.endpoints?.[0]?.url}/v1/models`)).json()) as {
         data: Array<{ id: string }>;
       };
       expect(models.data.map((model) => model.id)).toEqual(["status-model"]);
 
       // Recovery: the pod comes up, the rollout completes.
-      await setPodStatus(env.client, namespace, "status-b", {
+      await setPodStatus(kube.client, kube.namespace, "status-b", {
         containerStatuses: [
           { name: "engine", ready: true, restartCount: 4, image: "x", imageID: "", state: { running: {} } },
         ],
       });
-      await setDeploymentStatus(env.client, namespace, "status", {
-        replicas: 2,
-        updatedReplicas: 2,
-        readyReplicas: 2,
-        availableReplicas: 2,
-      });
-      await publishEndpoints(env.client, md, [
-        { ip: host, port: engine.port, ready: true, pod: "status-a" },
-        { ip: "192.0.2.250", port: engine.port, ready: true, pod: "status-b" },
-      ]);
+      await reportReadiness(true);
       await eventually(async () => {
         expect(await condition("Degraded")).toMatchObject({ status: "False", reason: "AsExpected" });
         expect(await condition("Progressing")).toMatchObject({ status: "False", reason: "RolloutComplete" });
@@ -179,11 +138,11 @@ describe.skipIf(!binaries)("ModelDeployment status on a real kube-apiserver", ()
           message: "2 of 2 replicas ready to serve status-model",
         });
       }, slow);
-      const printed = await expectOk(env.kubectl(["get", "md", "status", "-n", namespace]));
+      const printed = await expectOk(kube.kubectl(["get", "md", "status", "-n", kube.namespace]));
       expect(printed).toMatch(/^NAME\s+MODEL\s+ENGINE\s+READY\s+AVAILABLE\s+AGE$/m);
       expect(printed).toMatch(/^status\s+status-model\s+sim\s+2\/2\s+True\s+/m);
       await eventually(async () => {
-        const reasons = (await eventsFor(env.client, namespace, "status")).map((event) => event.reason);
+        const reasons = (await eventsFor(kube.client, kube.namespace, "status")).map((event) => event.reason);
         expect(reasons).toEqual(
           expect.arrayContaining(["CrashLoopBackOff", "Available", "Recovered", "RolloutComplete"]),
         );

@@ -6,6 +6,7 @@ import { gatewayJobsV1, jobEventsStream } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../services/gateway/src/jobs/webhook-signature.js";
 import {
+  adminRequest,
   gatewayRequest,
   type JobJson,
   newTenantKey,
@@ -38,6 +39,8 @@ describe("async jobs on NATS JetStream and Postgres", () => {
             ackWaitMs: 3_000,
             sweepIntervalMs: 500,
             retry: { initialMs: 50 },
+            // The test's webhook receiver listens on loopback, which webhooks may not reach by default.
+            webhooks: { allowedHosts: ["127.0.0.1"] },
           },
         },
       },
@@ -50,6 +53,13 @@ describe("async jobs on NATS JetStream and Postgres", () => {
     await stack?.close();
     await nats?.stop();
   });
+
+  const webhookSecret = async (tenantId: string) =>
+    (
+      (await (await adminRequest(stack, "GET", `/tenants/${tenantId}/webhook-secret`)).json()) as {
+        secret: string;
+      }
+    ).secret;
 
   const submit = async (body: unknown, headers: Record<string, string> = {}) => {
     const response = await request("POST", "/v1/jobs", body, headers);
@@ -234,8 +244,13 @@ describe("async jobs on NATS JetStream and Postgres", () => {
       const done = await pollJob(stack, job.id);
       // The first POST got a 500: the webhook work item is retried with back-off.
       await waitFor(() => receiver.received.length >= 2, { timeoutMs: 20_000, message: "the webhook retry" });
-      const secret = ((await (await request("GET", "/v1/jobs/webhook-secret")).json()) as { secret: string })
-        .secret;
+      // The signing secret comes from the admin API; the tenant's own keys cannot read it.
+      expect((await request("GET", "/v1/jobs/webhook-secret")).status).toBe(403);
+      const tenants = (await (await adminRequest(stack, "GET", "/tenants?limit=100")).json()) as {
+        data: { id: string; name: string }[];
+      };
+      const devTenant = tenants.data.find((tenant) => tenant.name === "dev")!.id;
+      const secret = await webhookSecret(devTenant);
       for (const delivery of receiver.received) {
         expect(verifyWebhook(secret, delivery.headers["strata-signature"] as string, delivery.body)).toBe(
           true,
@@ -252,11 +267,7 @@ describe("async jobs on NATS JetStream and Postgres", () => {
 
       // Another tenant's secret does not verify this tenant's webhooks.
       const other = await newTenantKey(stack);
-      const otherSecret = (
-        (await (await gatewayRequest(stack, other.apiKey)("GET", "/v1/jobs/webhook-secret")).json()) as {
-          secret: string;
-        }
-      ).secret;
+      const otherSecret = await webhookSecret(other.tenantId);
       expect(otherSecret).not.toBe(secret);
       const last = receiver.received.at(-1)!;
       expect(verifyWebhook(otherSecret, last.headers["strata-signature"] as string, last.body)).toBe(false);

@@ -82,7 +82,10 @@ describe.each(["embedded", "nats"] as const)("OpenAI's Files and Batch APIs (%s)
         line("request-3", chatBody("third question")),
       ),
       purpose: "batch",
+      expires_after: { anchor: "created_at", seconds: 7_200 },
     });
+    // The SDK sends expires_after as form fields; the file expires that long after its creation.
+    expect(file.expires_at! - file.created_at).toBe(7_200);
     expect(file).toMatchObject({
       object: "file",
       purpose: "batch",
@@ -96,6 +99,7 @@ describe.each(["embedded", "nats"] as const)("OpenAI's Files and Batch APIs (%s)
       endpoint: "/v1/chat/completions",
       completion_window: "24h",
       metadata: { project: "batch-test" },
+      output_expires_after: { anchor: "created_at", seconds: 3_600 },
     });
     expect(created).toMatchObject({ object: "batch", status: "validating", input_file_id: file.id });
     expect(created.expires_at! - created.created_at).toBe(86_400);
@@ -128,6 +132,7 @@ describe.each(["embedded", "nats"] as const)("OpenAI's Files and Batch APIs (%s)
 
     const outputFile = await client.files.retrieve(batch.output_file_id!);
     expect(outputFile.purpose).toBe("batch_output");
+    expect(outputFile.expires_at! - outputFile.created_at).toBe(3_600);
     const listed = [];
     for await (const item of client.batches.list({ limit: 2 })) listed.push(item.id);
     expect(listed).toContain(created.id);

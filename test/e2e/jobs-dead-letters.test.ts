@@ -39,7 +39,8 @@ describe("dead letters after the last delivery, and replay", () => {
             ackWaitMs: 3_000,
             sweepIntervalMs: 500,
             retry: { initialMs: 50, maxMs: 200 },
-            webhooks: { maxDeliveries: 2, backoffMs: [50] },
+            // allowPrivateNetworks: the test's webhook receiver listens on loopback.
+            webhooks: { maxDeliveries: 2, backoffMs: [50], allowPrivateNetworks: true },
           },
           // Every job attempt reaches the engine once, and the engines' circuits stay closed.
           providers: {

@@ -7,20 +7,10 @@
  * controller would). The API server refuses loopback addresses in slices, so the engine listens on
  * this machine's own network address.
  */
-import { execFile } from "node:child_process";
-import { networkInterfaces } from "node:os";
-import { promisify } from "node:util";
 import { type EngineSim, startEngineSim } from "@strata/engine-sim";
 import { silentLogger } from "@strata/kit";
+import { findKubeBinaries, type KubeApiServerHandle, startKubeApiServer, waitFor } from "@strata/kit/testing";
 import {
-  findKubeBinaries,
-  type KubeApiServerHandle,
-  kubeToolsDir,
-  startKubeApiServer,
-  waitFor,
-} from "@strata/kit/testing";
-import {
-  crdManifestPath,
   demandAnnotation,
   KubeClient,
   type KubeObject,
@@ -29,6 +19,7 @@ import {
   resourceTypes,
   run as runOperator,
 } from "@strata/operator";
+import { hostIPv4Address, installModelDeploymentCrd } from "@strata/operator/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../support/local-stack.js";
 
@@ -41,9 +32,7 @@ if (!binaries) {
 
 const model = "sleepy-llama";
 const slow = { timeoutMs: 90_000, intervalMs: 200 };
-const hostAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((entry) => entry?.family === "IPv4" && !entry.internal)?.address;
+const hostAddress = hostIPv4Address();
 
 describe.skipIf(!binaries)("a request for a model scaled to zero", () => {
   let kube: KubeApiServerHandle;
@@ -57,28 +46,7 @@ describe.skipIf(!binaries)("a request for a model scaled to zero", () => {
     if (!hostAddress) throw new Error("this test needs a non-loopback IPv4 address for an EndpointSlice");
     kube = await startKubeApiServer();
     client = KubeClient.fromKubeconfig(kube.kubeconfig, { fieldManager: "strata-e2e" });
-    await promisify(execFile)(`${kubeToolsDir()}/kubectl`, [
-      `--kubeconfig=${kube.kubeconfigPath}`,
-      "apply",
-      "-f",
-      crdManifestPath,
-    ]);
-    const crdType = {
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      plural: "customresourcedefinitions",
-    };
-    await waitFor(
-      async () => {
-        const crd = await client.get<KubeObject & { status?: { conditions?: any[] } }>(
-          crdType,
-          "",
-          "modeldeployments.strata.dev",
-        );
-        return crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
-      },
-      { timeoutMs: 60_000, message: "the ModelDeployment CRD to be established" },
-    );
+    await installModelDeploymentCrd(kube);
     namespace = "sleepy";
     await client.create({ apiVersion: "v1", kind: "Namespace", plural: "namespaces" }, {
       apiVersion: "v1",

@@ -1,3 +1,4 @@
+import { waitFor } from "@strata/kit/testing";
 import type { KubeClient } from "../../src/kube/kube-client.js";
 import type { KubeObject } from "../../src/kube/kube-object.js";
 import { resourceTypes } from "../../src/kube/resource-types.js";
@@ -35,6 +36,25 @@ export async function getObject(
   name: string,
 ) {
   return client.get<Loose>(resourceTypes[kind], namespace, name);
+}
+
+/** The object once it exists: the operator creates children some time after their ModelDeployment. */
+export async function waitForObject(
+  client: KubeClient,
+  kind: keyof typeof resourceTypes,
+  namespace: string,
+  name: string,
+  options: { timeoutMs: number; intervalMs: number },
+): Promise<Loose> {
+  let object: Loose | undefined;
+  await waitFor(
+    async () => {
+      object = await getObject(client, kind, namespace, name);
+      return object !== undefined;
+    },
+    { ...options, message: `${resourceTypes[kind].kind} ${name}` },
+  );
+  return object!;
 }
 
 /**

@@ -6,11 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import { type KubeApiServerHandle, kubeToolsDir, startKubeApiServer } from "@strata/kit/testing";
-import { crdManifestPath } from "../../src/crd/crd-manifest.js";
 import { KubeClient } from "../../src/kube/kube-client.js";
+import { installModelDeploymentCrd } from "../../src/testing/model-deployment-crd.js";
 
-/** The CRD as `pnpm crd:gen` generates it into the chart: the tests install exactly what users install. */
-export const crdPath = crdManifestPath;
 export const examplesDir = fileURLToPath(new URL("../../../deploy/examples", import.meta.url));
 export const operatorManifest = fileURLToPath(
   new URL("../../../deploy/operator/operator.yaml", import.meta.url),
@@ -33,7 +31,7 @@ export interface KubeEnv {
   stop(): Promise<void>;
 }
 
-/** A real kube-apiserver + etcd with the ModelDeployment CRD installed and established. */
+/** A real kube-apiserver + etcd with the ModelDeployment CRD (the chart's) installed and established. */
 export async function startKubeEnv(): Promise<KubeEnv> {
   const server = await startKubeApiServer();
   const kubeConfig = new KubeConfig();
@@ -64,19 +62,12 @@ export async function startKubeEnv(): Promise<KubeEnv> {
     },
   };
   try {
-    await installCrd(env);
+    await installModelDeploymentCrd(server);
   } catch (error) {
     await env.stop();
     throw error;
   }
   return env;
-}
-
-export async function installCrd(env: Pick<KubeEnv, "kubectl">): Promise<void> {
-  await expectOk(env.kubectl(["apply", "-f", crdPath]));
-  await expectOk(
-    env.kubectl(["wait", "--for=condition=Established", "crd/modeldeployments.strata.dev", "--timeout=60s"]),
-  );
 }
 
 export async function expectOk(result: Promise<KubectlResult>): Promise<string> {
@@ -114,8 +105,21 @@ function spawnKubectl(kubeconfigPath: string, args: string[], input?: string): P
   });
 }
 
-/** The smallest ServiceMonitor CRD that makes the API group exist, as installing the Prometheus Operator would. */
-export const serviceMonitorCrd = `
+/** Makes the cluster serve ServiceMonitors, as installing the Prometheus Operator would. */
+export async function installServiceMonitorCrd(env: Pick<KubeEnv, "kubectl">): Promise<void> {
+  await expectOk(env.kubectl(["apply", "-f", "-"], serviceMonitorCrd));
+  await expectOk(
+    env.kubectl([
+      "wait",
+      "--for=condition=Established",
+      "crd/servicemonitors.monitoring.coreos.com",
+      "--timeout=60s",
+    ]),
+  );
+}
+
+/** The smallest ServiceMonitor CRD that makes the API group exist. */
+const serviceMonitorCrd = `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:

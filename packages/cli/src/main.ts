@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<void>> = {
   tenants: adminCommand("tenants"),
   projects: adminCommand("projects"),
   keys: adminCommand("keys"),
+  usage: adminCommand("usage"),
 };
 
 const name = process.argv[2] ?? "help";
@@ -20,6 +21,7 @@ if (!command) {
       "  tenants   create, list and show tenants (gateway admin API)",
       "  projects  create and list projects",
       "  keys      create, list, update, rotate and revoke API keys",
+      "  usage     spend and tokens from the usage ledger, by tenant, key, model, day, provider",
       "",
       "`strata <command> help` lists a command's subcommands and flags.",
     ].join("\n"),

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { silentLogger } from "@strata/kit";
-import { freePort } from "@strata/kit/testing";
+import { eventually, freePort } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAdmin } from "../src/commands/admin.js";
 import { type LocalPlatform, localConfigSchema, startLocal } from "../src/index.js";
@@ -225,6 +225,41 @@ describe("the strata admin commands against a real local platform", () => {
     expect(result.code).toBe(0);
     expect(platform.adminTokenFile).toBe(join(home, "admin-token"));
     expect(JSON.parse(result.stdout).some((tenant: Json) => tenant.name === "dev")).toBe(true);
+  });
+
+  it("reports usage by provider and operation from the ledger", async () => {
+    const tenant = await strataJson(["tenants", "create", "usage-team"]);
+    const key = await strataJson(["keys", "create", "reporter", "--tenant", tenant.id]);
+    expect((await complete(key.secret)).status).toBe(200);
+    const embedded = await fetch(`${platform.gatewayUrl}/v1/embeddings`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "strata-local-embed-v1", input: "count me" }),
+    });
+    expect(embedded.status).toBe(200);
+    const line = ["usage", "report", "--group-by", "provider,operation", "--tenant", tenant.id];
+    let report: Json;
+    await eventually(
+      async () => {
+        report = await strataJson(line);
+        expect(report.totals.requests).toBe(2);
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(report.data.map((row: Json) => [row.provider, row.operation, row.requests])).toEqual([
+      ["engine", "chat.completions", 1],
+      ["local", "embeddings", 1],
+    ]);
+    const table = await strata(line);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      /PROVIDER\s+OPERATION\s+REQUESTS\s+ERRORS\s+PROMPT\s+COMPLETION\s+COST USD\n/,
+    );
+    expect(table.stdout).toMatch(/\nlocal\s+embeddings\s+1\s+0\s+\d+\s+0\s+0\.000000\n/);
+    expect(table.stdout).toMatch(/\nTOTAL\s+2\s+0\s/);
+    const bad = await strata(["usage", "report", "--group-by", "colour"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("group_by");
   });
 
   it("works as the `strata` process, exit codes included", async () => {

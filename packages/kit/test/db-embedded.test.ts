@@ -1,26 +1,18 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectDatabase, type Database } from "../src/db/database.js";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
+import { describe, expect, it } from "vitest";
+import { connectDatabase } from "../src/db/database.js";
+import { startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
+import { useEmbeddedDatabase } from "./support/embedded-database.js";
 
 describe("embedded Postgres (PGlite over the wire protocol)", () => {
-  let embedded: EmbeddedPostgres;
-  let db: Database;
-  beforeAll(async () => {
-    embedded = await startEmbeddedPostgres({ dataDir: "memory" });
-    db = await connectDatabase({ url: embedded.url, maxConnections: embedded.recommendedPoolSize });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await embedded?.close();
-  });
+  const postgres = useEmbeddedDatabase();
 
   it("serves pgvector: nearest neighbours by cosine distance", async () => {
-    await db.query("CREATE TABLE items (id int PRIMARY KEY, embedding vector(3))");
-    await db.query("INSERT INTO items VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0.9,0.1,0]')");
-    const nearest = await db.query<{ id: number }>(
+    await postgres.db.query("CREATE TABLE items (id int PRIMARY KEY, embedding vector(3))");
+    await postgres.db.query("INSERT INTO items VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0.9,0.1,0]')");
+    const nearest = await postgres.db.query<{ id: number }>(
       "SELECT id FROM items ORDER BY embedding <=> $1::vector LIMIT 2",
       ["[1,0,0]"],
     );
@@ -28,24 +20,24 @@ describe("embedded Postgres (PGlite over the wire protocol)", () => {
   });
 
   it("rolls back a transaction that throws", async () => {
-    await db.query("CREATE TABLE ledger (id int PRIMARY KEY)");
+    await postgres.db.query("CREATE TABLE ledger (id int PRIMARY KEY)");
     await expect(
-      db.transaction(async (client) => {
+      postgres.db.transaction(async (client) => {
         await client.query("INSERT INTO ledger VALUES (1)");
         throw new Error("abort");
       }),
     ).rejects.toThrow("abort");
-    expect((await db.query("SELECT count(*)::int AS n FROM ledger")).rows[0].n).toBe(0);
+    expect((await postgres.db.query("SELECT count(*)::int AS n FROM ledger")).rows[0].n).toBe(0);
   });
 
   // Without the wire guard, pools of 3+ connections fail hundreds of these queries (see
   // pglite-wire-guard.ts): another connection's Parse replaces the unnamed statement mid-query.
   it("keeps parameterised queries and transactions of many connections apart", async () => {
     const pools = await Promise.all(
-      [1, 2, 3, 4].map(() => connectDatabase({ url: embedded.url, maxConnections: 8 })),
+      [1, 2, 3, 4].map(() => connectDatabase({ url: postgres.url, maxConnections: 8 })),
     );
     try {
-      await db.query("CREATE TABLE concurrent (id int PRIMARY KEY, value text)");
+      await postgres.db.query("CREATE TABLE concurrent (id int PRIMARY KEY, value text)");
       const failures: string[] = [];
       await Promise.all(
         Array.from({ length: 1_200 }, async (_, index) => {
@@ -71,7 +63,7 @@ describe("embedded Postgres (PGlite over the wire protocol)", () => {
         }),
       );
       expect(failures.slice(0, 5)).toEqual([]);
-      expect((await db.query("SELECT count(*)::int AS n FROM concurrent")).rows[0].n).toBe(400);
+      expect((await postgres.db.query("SELECT count(*)::int AS n FROM concurrent")).rows[0].n).toBe(400);
     } finally {
       await Promise.all(pools.map((pool) => pool.close()));
     }

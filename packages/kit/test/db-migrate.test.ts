@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectDatabase, type Database } from "../src/db/database.js";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
+import { describe, expect, it } from "vitest";
+import { connectDatabase } from "../src/db/database.js";
 import { type Migration, migrate } from "../src/db/migrate.js";
+import { useEmbeddedDatabase } from "./support/embedded-database.js";
 
 const migrations: Migration[] = [
   {
@@ -17,26 +17,17 @@ const migrations: Migration[] = [
 const uniqueSchema = () => `svc_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 describe("migrate (on embedded Postgres)", () => {
-  let embedded: EmbeddedPostgres;
-  let db: Database;
-  beforeAll(async () => {
-    embedded = await startEmbeddedPostgres({ dataDir: "memory" });
-    db = await connectDatabase({ url: embedded.url, maxConnections: embedded.recommendedPoolSize });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await embedded?.close();
-  });
+  const postgres = useEmbeddedDatabase();
 
   it("applies migrations once, in id order, into the service's schema", async () => {
     const schema = uniqueSchema();
     const shuffled = [migrations[1]!, migrations[0]!];
-    expect(await migrate(db, schema, shuffled)).toEqual({
+    expect(await migrate(postgres.db, schema, shuffled)).toEqual({
       applied: ["0001_usage_ledger", "0002_ledger_tenant"],
     });
-    expect(await migrate(db, schema, shuffled)).toEqual({ applied: [] });
-    await db.query(`INSERT INTO ${schema}.usage_ledger (tokens, tenant) VALUES (12, 'acme')`);
-    const recorded = await db.query(
+    expect(await migrate(postgres.db, schema, shuffled)).toEqual({ applied: [] });
+    await postgres.db.query(`INSERT INTO ${schema}.usage_ledger (tokens, tenant) VALUES (12, 'acme')`);
+    const recorded = await postgres.db.query(
       `SELECT id, checksum, applied_at FROM ${schema}.schema_migrations ORDER BY id`,
     );
     expect(recorded.rows.map((row) => row.id)).toEqual(["0001_usage_ledger", "0002_ledger_tenant"]);
@@ -45,23 +36,23 @@ describe("migrate (on embedded Postgres)", () => {
 
   it("applies only the new migration on a later run", async () => {
     const schema = uniqueSchema();
-    await migrate(db, schema, migrations.slice(0, 1));
-    expect(await migrate(db, schema, migrations)).toEqual({ applied: ["0002_ledger_tenant"] });
+    await migrate(postgres.db, schema, migrations.slice(0, 1));
+    expect(await migrate(postgres.db, schema, migrations)).toEqual({ applied: ["0002_ledger_tenant"] });
   });
 
   it("refuses when an applied migration's SQL changed", async () => {
     const schema = uniqueSchema();
-    await migrate(db, schema, migrations);
+    await migrate(postgres.db, schema, migrations);
     const edited = [{ ...migrations[0]!, sql: `${migrations[0]!.sql} -- edited` }, migrations[1]!];
-    await expect(migrate(db, schema, edited)).rejects.toThrow(
+    await expect(migrate(postgres.db, schema, edited)).rejects.toThrow(
       /0001_usage_ledger changed after it was applied/,
     );
   });
 
   it("refuses when an applied migration is missing from the list", async () => {
     const schema = uniqueSchema();
-    await migrate(db, schema, migrations);
-    await expect(migrate(db, schema, migrations.slice(0, 1))).rejects.toThrow(
+    await migrate(postgres.db, schema, migrations);
+    await expect(migrate(postgres.db, schema, migrations.slice(0, 1))).rejects.toThrow(
       /0002_ledger_tenant is applied but unknown/,
     );
   });
@@ -72,19 +63,21 @@ describe("migrate (on embedded Postgres)", () => {
       migrations[0]!,
       { id: "0002_broken", sql: "CREATE TABLE half_done (id int); SELECT * FROM no_such_table;" },
     ];
-    await expect(migrate(db, schema, broken)).rejects.toThrow(`migration ${schema}/0002_broken failed`);
-    const tables = await db.query(
+    await expect(migrate(postgres.db, schema, broken)).rejects.toThrow(
+      `migration ${schema}/0002_broken failed`,
+    );
+    const tables = await postgres.db.query(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
       [schema],
     );
     expect(tables.rows.map((row) => row.table_name).sort()).toEqual(["schema_migrations", "usage_ledger"]);
-    expect(await migrate(db, schema, migrations)).toEqual({ applied: ["0002_ledger_tenant"] });
+    expect(await migrate(postgres.db, schema, migrations)).toEqual({ applied: ["0002_ledger_tenant"] });
   });
 
   it("applies each migration once when replicas migrate at the same time", async () => {
     const schema = uniqueSchema();
     const replicas = await Promise.all(
-      [1, 2, 3].map(() => connectDatabase({ url: embedded.url, maxConnections: 2 })),
+      [1, 2, 3].map(() => connectDatabase({ url: postgres.url, maxConnections: 2 })),
     );
     try {
       const results = await Promise.all(replicas.map((replica) => migrate(replica, schema, migrations)));
@@ -99,15 +92,15 @@ describe("migrate (on embedded Postgres)", () => {
 
   it("lets migrations use pgvector types unqualified", async () => {
     const schema = uniqueSchema();
-    await migrate(db, schema, [
+    await migrate(postgres.db, schema, [
       { id: "0001_chunks", sql: "CREATE TABLE chunks (id int, embedding vector(3));" },
     ]);
-    await db.query(`INSERT INTO ${schema}.chunks VALUES (1, '[1,2,3]')`);
-    expect((await db.query(`SELECT count(*)::int AS n FROM ${schema}.chunks`)).rows[0].n).toBe(1);
+    await postgres.db.query(`INSERT INTO ${schema}.chunks VALUES (1, '[1,2,3]')`);
+    expect((await postgres.db.query(`SELECT count(*)::int AS n FROM ${schema}.chunks`)).rows[0].n).toBe(1);
   });
 
   it("rejects a schema name that is not a plain identifier", async () => {
-    await expect(migrate(db, 'x"; DROP SCHEMA public; --', migrations)).rejects.toThrow(
+    await expect(migrate(postgres.db, 'x"; DROP SCHEMA public; --', migrations)).rejects.toThrow(
       /invalid schema name/,
     );
   });

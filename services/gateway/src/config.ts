@@ -1,4 +1,4 @@
-import { ConfigError, type EnvMapping, loadConfig } from "@strata/kit";
+import { ConfigError, type EnvMapping, fromEnv, parseConfig } from "@strata/kit";
 import { z } from "zod";
 import { adminConfigSchema, adminEnv } from "./admin/admin-config.js";
 import { budgetConfigSchema, budgetEnv } from "./budget/budget-config.js";
@@ -111,7 +111,19 @@ export const gatewayEnv: EnvMapping = {
 };
 
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const config = loadConfig(gatewayConfigSchema, gatewayEnv, env);
+  return parseGatewayConfig(fromEnv(env, gatewayEnv), env);
+}
+
+/**
+ * Validates raw settings by config path — `fromEnv(env, gatewayEnv)`, possibly overlaid by a program
+ * that embeds the gateway (`strata up`) — and fills in the provider API keys `env` names, so the
+ * standalone gateway and the embedded one read the environment through this one mapping.
+ */
+export function parseGatewayConfig(
+  raw: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): GatewayConfig {
+  const config = parseConfig(gatewayConfigSchema, raw, gatewayEnv);
   // API keys named by environment variable are read here, the one place that reads the environment.
   const providers = resolveProviderKeys(config.providers, env);
   if (providers.problems.length > 0) throw new ConfigError(providers.problems);

@@ -11,6 +11,7 @@ import {
   type Logger,
   migrate,
   type Registry,
+  type ServiceClient,
   startOpsServer,
 } from "@strata/kit";
 import { gatewayAdminV1, gatewayJobsV1, gatewayV1, routerV1 } from "@strata/proto";
@@ -23,6 +24,7 @@ import { createResponseCache } from "./cache/create-response-cache.js";
 import type { GatewayConfig } from "./config.js";
 import { gatewayMigrations, gatewaySchema } from "./db/migrations.js";
 import { createEmbedder } from "./embeddings/create-embedder.js";
+import { withEmbeddingModels } from "./embeddings/embedding-models.js";
 import { EmbeddingsService } from "./embeddings/embeddings-service.js";
 import { gatewayService } from "./grpc/gateway-service.js";
 import { createHttpApi } from "./http/http-api.js";
@@ -39,13 +41,24 @@ import { LedgerWriter } from "./usage/ledger-writer.js";
 import { UsageRecorder } from "./usage/usage-recorder.js";
 
 export { ApiKeyStore } from "./auth/api-key-store.js";
-export { type GatewayConfig, gatewayConfigSchema, gatewayEnv, loadGatewayConfig } from "./config.js";
+export {
+  type GatewayConfig,
+  gatewayConfigSchema,
+  gatewayEnv,
+  loadGatewayConfig,
+  parseGatewayConfig,
+} from "./config.js";
 
 export interface GatewayDeps {
   db: Database;
   bus: Bus;
   logger?: Logger;
   registry?: Registry;
+  /**
+   * The router, when it runs in this same process (the embedded platform): called directly instead
+   * of over gRPC to `routerAddress`. Its owner closes it.
+   */
+  router?: ServiceClient<typeof routerV1.RouterService>;
 }
 
 export interface RunningGateway {
@@ -71,17 +84,17 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
   // Revoked or changed keys are dropped from every replica's cache at once (NATS broadcast).
   const keyInvalidation = new KeyInvalidation({ bus: deps.bus, keys, logger });
   keyInvalidation.start();
-  const routerClient = createGrpcClient(routerV1.RouterService, config.routerAddress);
-  // Route and Report ride one long-lived stream; unary calls cost several times more CPU each.
-  const router = new StreamingRouterClient({ client: routerClient, logger });
+  const router: RouterCalls = deps.router ?? connectRouter(config.routerAddress, logger);
   const dispatch = await createDispatcher(config.providers, {
     router,
     upstream: config.upstream,
     registry,
     logger,
   });
-  // /v1/models lists the router's models and the gateway's own aliases.
-  const models = withModelAliases(router, dispatch.chains);
+  // The embedding backend behind /v1/embeddings and the semantic cache.
+  const embedder = createEmbedder(config.embeddings);
+  // /v1/models lists the router's models, the gateway's own aliases and its embedding model.
+  const models = withEmbeddingModels(withModelAliases(router, dispatch.chains), embedder);
   const metrics = createGatewayMetrics(registry);
   const usage = new UsageRecorder(deps.bus, logger, metrics.usagePublishFailures);
   const ledger = new LedgerWriter({ bus: deps.bus, db: deps.db, logger });
@@ -94,9 +107,15 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
   const limits = await createLimits({ config, db: deps.db, bus: deps.bus, redis, registry, logger });
   // Prices the router reports for ModelDeployments price what the pricing configuration does not.
   const reportedPrices = followReportedPrices({ router, prices: limits.prices, logger });
+  // Embeddings pass the completions' authorize and admit steps: allowed models, limits, budgets, prices.
+  const embeddings = new EmbeddingsService({
+    embedder,
+    usage,
+    authorizer: modelAuthorizer,
+    admitter: limits.admitter,
+    logger,
+  });
   // cache lookup/store: exact, then semantic (embedded by the gateway's embedding backend).
-  const embedder = createEmbedder(config.embeddings);
-  const embeddings = new EmbeddingsService({ embedder, usage });
   const responseCache = await createResponseCache({
     config: config.cache,
     redisUrl: config.redisUrl,
@@ -194,9 +213,28 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
       await usage.flush();
       await ledger.stop();
       await dispatch.close();
-      router.close();
-      routerClient.close();
+      if (router !== deps.router) router.close();
       await ops.close();
+    },
+  };
+}
+
+type RouterCalls = Pick<
+  ServiceClient<typeof routerV1.RouterService>,
+  "route" | "report" | "listModels" | "close"
+>;
+
+/** The router over gRPC: Route and Report ride one long-lived stream (unary calls cost several times more CPU each). */
+function connectRouter(address: string, logger: Logger): RouterCalls {
+  const client = createGrpcClient(routerV1.RouterService, address);
+  const router = new StreamingRouterClient({ client, logger });
+  return {
+    route: (request, options) => router.route(request, options),
+    report: (request, options) => router.report(request, options),
+    listModels: (request, options) => router.listModels(request, options),
+    close() {
+      router.close();
+      client.close();
     },
   };
 }

@@ -18,7 +18,13 @@ export async function up(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   const tracing = initTracing({ serviceName: "strata-local", otlpEndpoint: config.otlpEndpoint });
   lifecycle.add("tracing", () => tracing.shutdown());
-  const platform = await startLocal(config, logger);
+  // The gateway's settings from the environment are validated as the platform starts.
+  const platform = await startLocal(config, logger).catch(async (error: unknown) => {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    await lifecycle.close();
+    process.exit(78);
+  });
   lifecycle.add("platform", () => platform.close());
   lifecycle.handleSignals();
   const curl = [

@@ -1,4 +1,4 @@
-import { type EnvMapping, loadConfig } from "@strata/kit";
+import { type EnvMapping, fromEnv, parseConfig } from "@strata/kit";
 import { z } from "zod";
 
 /** Settings of the one-process local run; everything has a default so `pnpm start` needs none. */
@@ -20,6 +20,13 @@ export const localConfigSchema = z
     model: z.string().min(1).default("strata-sim"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     otlpEndpoint: z.string().url().optional(),
+    /**
+     * The environment the embedded gateway reads its own settings from, through the standalone
+     * gateway's mapping (GATEWAY_PROVIDERS, GATEWAY_MODEL_ALIASES, GATEWAY_PRICING, …, and the
+     * variables a provider's `apiKeyEnv` names). loadLocalConfig passes the process environment;
+     * tests and benchmarks pass their own, so a developer's shell never leaks into them.
+     */
+    environment: z.record(z.string(), z.string()).default({}),
   })
   .strict();
 
@@ -41,5 +48,8 @@ export const localEnv: EnvMapping = {
 };
 
 export function loadLocalConfig(env: Record<string, string | undefined> = process.env): LocalConfig {
-  return loadConfig(localConfigSchema, localEnv, env);
+  const environment = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  return parseConfig(localConfigSchema, { ...fromEnv(env, localEnv), environment }, localEnv);
 }

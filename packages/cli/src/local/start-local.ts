@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { startEngineSim } from "@strata/engine-sim";
-import { type ApiKeyStore, gatewayConfigSchema, run as runGateway } from "@strata/gateway";
+import { type ApiKeyStore, run as runGateway } from "@strata/gateway";
 import {
   type Bus,
   connectDatabase,
@@ -12,6 +12,7 @@ import {
   startEmbeddedPostgres,
 } from "@strata/kit";
 import { routerConfigSchema, run as runRouter } from "@strata/router";
+import { embeddedGatewayConfig } from "./embedded-gateway-config.js";
 import type { LocalConfig } from "./local-config.js";
 import { fileSecret, writeSecret } from "./local-secrets.js";
 
@@ -23,8 +24,16 @@ export interface LocalOverrides {
   routerHealthIntervalMs?: number;
   /** Router settings by their config path, e.g. `{ routing: { defaultStrategy: "least-load" } }`. */
   router?: Record<string, unknown>;
-  /** Gateway settings by their config path, e.g. `{ http: { maxBodyBytes: 1024 } }`. */
+  /**
+   * Gateway settings by their config path, e.g. `{ http: { maxBodyBytes: 1024 } }`, laid over the
+   * environment's (`config.environment`) and the platform's own.
+   */
   gateway?: Record<string, unknown>;
+  /**
+   * How the gateway reaches the router: "in-process" (the default) calls it directly; "grpc" goes
+   * over its gRPC port as a gateway in another process would, e.g. to measure that hop.
+   */
+  routerTransport?: "in-process" | "grpc";
 }
 
 export interface LocalPlatform {
@@ -96,20 +105,33 @@ export async function startLocal(
     // Kept beside the dev API key, where the `strata` admin commands look for it by default.
     const adminTokenFile = join(home, "admin-token");
     const adminToken = await fileSecret(adminTokenFile);
-    const gateway = await runGateway(
-      gatewayConfigSchema.parse({
-        http: { host: "0.0.0.0", port: config.gatewayPort },
-        grpc: { host: "0.0.0.0", port: config.gatewayGrpcPort },
-        opsPort: 0,
+    // The environment's gateway settings (hosted providers, aliases, prices, limits…) apply as they
+    // do to a standalone gateway; the platform decides only its ports, router and admin token.
+    const gatewaySettings = embeddedGatewayConfig({
+      environment: config.environment,
+      defaults: { http: { host: "0.0.0.0" }, grpc: { host: "0.0.0.0" }, opsPort: 0, keyHashSecret },
+      platform: {
+        http: { port: config.gatewayPort },
+        grpc: { port: config.gatewayGrpcPort },
         routerAddress,
-        keyHashSecret,
         admin: { token: adminToken },
-        ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+        redisUrl: config.redisUrl,
         logLevel: config.logLevel,
-        ...overrides.gateway,
-      }),
-      { db: database, bus, logger: logger.child({ service: "gateway" }) },
-    );
+      },
+      overrides: overrides.gateway,
+    });
+    if (gatewaySettings.unused.length > 0)
+      logger.warn(
+        { variables: gatewaySettings.unused },
+        "these variables are ignored: the local platform sets its gateway's router and admin token itself",
+      );
+    const gateway = await runGateway(gatewaySettings.config, {
+      db: database,
+      bus,
+      logger: logger.child({ service: "gateway" }),
+      // Both services live in this process: a loopback gRPC call would cost more than the routing.
+      ...(overrides.routerTransport === "grpc" ? {} : { router: router.inProcessClient }),
+    });
     lifecycle.add("gateway", () => gateway.close());
 
     const apiKeyFile = join(home, "dev-api-key");

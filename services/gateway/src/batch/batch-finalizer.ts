@@ -11,6 +11,8 @@ export interface BatchFinalizerDeps {
   db: Pick<Database, "query" | "transaction">;
   batches: Pick<BatchStore, "get" | "unfinishedLines" | "transition">;
   files: Pick<FileStore, "insert">;
+  /** Output and error files expire this long after creation unless the batch said (0: never). */
+  outputFilesMs: number;
   metrics: JobsMetrics;
   logger: Logger;
 }
@@ -92,6 +94,10 @@ export class BatchFinalizer {
         filename: `${batch.id}_${kind}.jsonl`,
         content: Buffer.from(`${lines.join("\n")}\n`),
         lineCount: lines.length,
+        expiresAfterMs:
+          batch.outputExpiresAfterSeconds !== undefined
+            ? batch.outputExpiresAfterSeconds * 1000
+            : this.deps.outputFilesMs || undefined,
       },
       sql,
     );

@@ -1,7 +1,8 @@
 import type { Database } from "@strata/kit";
 import type { BatchLine } from "../files/batch-jsonl.js";
-import type { JobError, JobStatus } from "../jobs/job-model.js";
+import type { JobError } from "../jobs/job-model.js";
 import { newObjectId } from "../jobs/job-model.js";
+import { type RowOf, recordFromRow } from "../jobs/row-record.js";
 import type { BatchRecord } from "./batch-model.js";
 import type { FinishedLine } from "./batch-output.js";
 
@@ -70,29 +71,11 @@ export async function endUnfinishedLines(
   return result.rows.filter((row) => row.was_running).map((row) => row.id);
 }
 
-interface LineRow {
-  id: string;
-  custom_id: string;
-  status: JobStatus;
-  result_status: number | null;
-  result_body: unknown;
-  error: JobError | null;
-  request_id: string | null;
-}
-
 export async function finishedLines(sql: Sql, batchId: string): Promise<FinishedLine[]> {
-  const result = await sql.query<LineRow>(
-    `SELECT id, custom_id, status, result_status, result_body, error, request_id FROM gateway.jobs
+  const result = await sql.query<RowOf<FinishedLine>>(
+    `SELECT id AS job_id, custom_id, status, result_status, result_body, error, request_id FROM gateway.jobs
      WHERE batch_id = $1 ORDER BY line`,
     [batchId],
   );
-  return result.rows.map((row) => ({
-    jobId: row.id,
-    customId: row.custom_id,
-    status: row.status,
-    resultStatus: row.result_status ?? undefined,
-    resultBody: row.result_body ?? undefined,
-    error: row.error ?? undefined,
-    requestId: row.request_id ?? undefined,
-  }));
+  return result.rows.map((row) => recordFromRow(row));
 }

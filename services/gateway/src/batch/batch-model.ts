@@ -39,6 +39,8 @@ export interface BatchRecord {
   outputFileId: string | undefined;
   errorFileId: string | undefined;
   requestTotal: number;
+  /** How long after creation the output and error files expire (`output_expires_after`), if given. */
+  outputExpiresAfterSeconds: number | undefined;
   createdAt: Date;
   expiresAt: Date;
   inProgressAt: Date | undefined;

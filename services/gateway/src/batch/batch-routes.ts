@@ -1,6 +1,7 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
 import { metadataSchema } from "../admin/tenancy-schemas.js";
+import { expiresAfterSchema } from "../files/expires-after.js";
 import type { AsyncHttpApi } from "../jobs/async-http-api.js";
 import { operationFor } from "../jobs/job-request.js";
 import { listJson, pageQuery } from "../jobs/list-json.js";
@@ -14,8 +15,7 @@ const createSchema = z
     endpoint: z.string().min(1),
     completion_window: z.string().min(1),
     metadata: metadataSchema.nullable().optional(),
-    // Accepted for compatibility; output files are kept until deleted.
-    output_expires_after: z.looseObject({}).optional(),
+    output_expires_after: expiresAfterSchema.optional(),
   })
   .strict();
 
@@ -41,6 +41,7 @@ export function registerBatchRoutes(api: AsyncHttpApi, deps: { batches: BatchSer
         endpoint: input.endpoint,
         completionWindow: input.completion_window,
         metadata: input.metadata ?? undefined,
+        outputExpiresAfterSeconds: input.output_expires_after?.seconds,
       });
       return { body: await view(batch) };
     })

@@ -15,6 +15,7 @@ export interface CreateBatchInput {
   endpoint: string;
   completionWindow: string;
   metadata: Record<string, string> | undefined;
+  outputExpiresAfterSeconds: number | undefined;
 }
 
 export interface BatchServiceDeps {
@@ -61,6 +62,7 @@ export class BatchService {
       inputFileId: file.id,
       completionWindow: input.completionWindow,
       metadata: input.metadata,
+      outputExpiresAfterSeconds: input.outputExpiresAfterSeconds,
       windowMs: this.deps.windowMs,
     });
     await this.deps.queue.startBatch(batch.id).catch((error: unknown) => {

@@ -1,66 +1,15 @@
 import { type Database, StrataError } from "@strata/kit";
 import type { Page } from "../jobs/job-store.js";
+import { type RowOf, recordFromRow } from "../jobs/row-record.js";
 import type { BatchError, BatchProgress, BatchRecord, BatchStatus } from "./batch-model.js";
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  api_key_id: string;
-  endpoint: string;
-  input_file_id: string;
-  completion_window: string;
-  status: BatchStatus;
-  closing_reason: "cancelled" | "expired" | null;
-  metadata: Record<string, string> | null;
-  model: string | null;
-  errors: BatchError[] | null;
-  output_file_id: string | null;
-  error_file_id: string | null;
-  request_total: number;
-  created_at: Date;
-  expires_at: Date;
-  in_progress_at: Date | null;
-  finalizing_at: Date | null;
-  completed_at: Date | null;
-  failed_at: Date | null;
-  expired_at: Date | null;
-  cancelling_at: Date | null;
-  cancelled_at: Date | null;
-}
+type Row = RowOf<BatchRecord>;
 
 export const batchColumns = `id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status, closing_reason,
-  metadata, model, errors, output_file_id, error_file_id, request_total, created_at, expires_at, in_progress_at,
-  finalizing_at, completed_at, failed_at, expired_at, cancelling_at, cancelled_at`;
+  metadata, model, errors, output_file_id, error_file_id, request_total, output_expires_after_seconds, created_at,
+  expires_at, in_progress_at, finalizing_at, completed_at, failed_at, expired_at, cancelling_at, cancelled_at`;
 
-export function batchFromRow(row: Row): BatchRecord {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    apiKeyId: row.api_key_id,
-    endpoint: row.endpoint,
-    inputFileId: row.input_file_id,
-    completionWindow: row.completion_window,
-    status: row.status,
-    closingReason: row.closing_reason ?? undefined,
-    metadata: row.metadata ?? undefined,
-    model: row.model ?? undefined,
-    errors: row.errors ?? undefined,
-    outputFileId: row.output_file_id ?? undefined,
-    errorFileId: row.error_file_id ?? undefined,
-    requestTotal: row.request_total,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    inProgressAt: row.in_progress_at ?? undefined,
-    finalizingAt: row.finalizing_at ?? undefined,
-    completedAt: row.completed_at ?? undefined,
-    failedAt: row.failed_at ?? undefined,
-    expiredAt: row.expired_at ?? undefined,
-    cancellingAt: row.cancelling_at ?? undefined,
-    cancelledAt: row.cancelled_at ?? undefined,
-  };
-}
-
-export type BatchRow = Row;
+export const batchFromRow: (row: Row) => BatchRecord = recordFromRow;
 
 /** The timestamp a status change stamps (a closed set: it is written into the SQL). */
 export type StampColumn =
@@ -73,16 +22,25 @@ export type StampColumn =
   | "cancelled_at";
 type Sql = Pick<Database, "query">;
 
-export interface NewBatch {
-  id: string;
-  tenantId: string;
-  apiKeyId: string;
-  endpoint: string;
-  inputFileId: string;
-  completionWindow: string;
-  metadata: Record<string, string> | undefined;
-  windowMs: number;
-}
+/**
+ * SQL: the batch (alias `b`) reached a final status before $1. It was created before it finished, so
+ * the created_at condition lets the scan use the batches_finished index.
+ */
+const finishedBefore = (b: string) =>
+  `${b}.status IN ('failed', 'completed', 'expired', 'cancelled') AND ${b}.created_at < $1
+   AND coalesce(${b}.completed_at, ${b}.failed_at, ${b}.expired_at, ${b}.cancelled_at) < $1`;
+
+export type NewBatch = Pick<
+  BatchRecord,
+  | "id"
+  | "tenantId"
+  | "apiKeyId"
+  | "endpoint"
+  | "inputFileId"
+  | "completionWindow"
+  | "metadata"
+  | "outputExpiresAfterSeconds"
+> & { windowMs: number };
 
 /** gateway.batches and the progress of their lines (gateway.jobs rows with this batch_id). */
 export class BatchStore {
@@ -91,8 +49,8 @@ export class BatchStore {
   async insert(batch: NewBatch): Promise<BatchRecord> {
     const result = await this.db.query<Row>(
       `INSERT INTO gateway.batches (id, tenant_id, api_key_id, endpoint, input_file_id, completion_window, status,
-         metadata, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'validating', $7, now() + $8 * interval '1 millisecond')
+         metadata, expires_at, output_expires_after_seconds)
+       VALUES ($1, $2, $3, $4, $5, $6, 'validating', $7, now() + $8 * interval '1 millisecond', $9)
        RETURNING ${batchColumns}`,
       [
         batch.id,
@@ -103,6 +61,7 @@ export class BatchStore {
         batch.completionWindow,
         batch.metadata ? JSON.stringify(batch.metadata) : null,
         batch.windowMs,
+        batch.outputExpiresAfterSeconds ?? null,
       ],
     );
     return batchFromRow(result.rows[0]!);
@@ -196,6 +155,29 @@ export class BatchStore {
       [id, from, to, extra.closingReason ?? null, extra.errors ? JSON.stringify(extra.errors) : null],
     );
     return result.rowCount === 1;
+  }
+
+  /** Deletes up to `limit` lines of batches that finished before `before`; returns how many. */
+  async deleteFinishedLines(before: Date, limit: number): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM gateway.jobs WHERE id IN (
+         SELECT j.id FROM gateway.batches b JOIN gateway.jobs j ON j.batch_id = b.id
+         WHERE ${finishedBefore("b")} LIMIT $2 FOR UPDATE OF j SKIP LOCKED)`,
+      [before, limit],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  /** Deletes up to `limit` batches that finished before `before` and have no lines left; returns how many. */
+  async deleteFinished(before: Date, limit: number): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM gateway.batches WHERE id IN (
+         SELECT b.id FROM gateway.batches b
+         WHERE ${finishedBefore("b")} AND NOT EXISTS (SELECT 1 FROM gateway.jobs j WHERE j.batch_id = b.id)
+         ORDER BY b.created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
+    return result.rowCount ?? 0;
   }
 
   /** Batches not finished yet, oldest first, for the sweeper. */

@@ -1,5 +1,5 @@
 import type { Migration } from "@strata/kit";
-import { jobsMigration } from "../jobs/jobs-migration.js";
+import { jobsMigration, jobsRetentionMigration } from "../jobs/jobs-migration.js";
 
 /** The gateway's own schema; forward-only, append new migrations at the end. */
 export const gatewaySchema = "gateway";
@@ -159,4 +159,20 @@ export const gatewayMigrations: Migration[] = [
   },
   // Jobs, files, batches and dead letters (0006).
   jobsMigration,
+  {
+    id: "0007_usage_ledger_providers",
+    sql: `
+      -- Who answered each request and how (UsageEvent fields 50-54): the provider ('engine', a hosted
+      -- provider's name, an embedding backend; '' when none did), tries along the fallback chain, the
+      -- position of the entry that answered, the x-strata-route value and one line per failed try.
+      ALTER TABLE gateway.usage_ledger
+        ADD COLUMN provider text NOT NULL DEFAULT '',
+        ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+        ADD COLUMN fallback_index integer NOT NULL DEFAULT 0,
+        ADD COLUMN route text NOT NULL DEFAULT '',
+        ADD COLUMN attempt_errors text[] NOT NULL DEFAULT '{}';
+    `,
+  },
+  // Jobs: retention indexes, batches' output_expires_after, rotated webhook secrets (0008).
+  jobsRetentionMigration,
 ];

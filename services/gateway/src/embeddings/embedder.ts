@@ -6,6 +6,11 @@ export interface Embedder {
   /** The model name clients ask for in `/v1/embeddings` and that answers report. */
   readonly model: string;
   /**
+   * The backend kind (`local`, `openai`): the provider usage events and the ledger name for the
+   * requests it serves, beside the completion providers (`engine`, hosted providers' names).
+   */
+  readonly provider: string;
+  /**
    * Identifies the vector space: vectors from embedders with different ids must never be compared
    * (the semantic cache keys its buckets by it), so it changes with the model, backend and dimensions.
    */

@@ -20,20 +20,24 @@ export function createEmbeddingRpc(deps: EmbeddingsRpcDeps) {
     const startedAt = performance.now();
     const auth = await deps.authenticate(context);
     const requestId = newRequestId();
-    context.setHeader("x-request-id", requestId);
+    // The steps add headers (x-ratelimit-*, x-strata-route...); gRPC sends them as response metadata.
+    const headers: Record<string, string> = { "x-request-id": requestId };
+    const send = () => {
+      for (const [name, value] of Object.entries(headers)) context.setHeader(name, value);
+    };
     // Validated as the HTTP body would be, so both faces refuse the same input with the same message.
     const validated = validateEmbeddingsRequest({
       model: request.model,
       input: request.input,
       ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
     });
-    const batch = await deps.embeddings.create({
-      request: validated,
-      auth,
-      requestId,
-      signal: context.signal,
-      startedAt,
-    });
+    const batch = await deps.embeddings
+      .create({ request: validated, auth, requestId, signal: context.signal, startedAt, headers })
+      .catch((error: unknown) => {
+        send();
+        throw error;
+      });
+    send();
     return {
       data: batch.vectors.map((vector, index) => ({ index, embedding: Array.from(vector) })),
       model: validated.model,

@@ -28,12 +28,13 @@ export async function handleEmbeddings(
     if (!response.writableFinished)
       abort.abort(new StrataError("client_closed", "The client closed the request."));
   });
-  const batch = await deps.embeddings.create({
-    request: body,
-    auth,
-    requestId,
-    signal: abort.signal,
-    startedAt,
-  });
-  sendJson(response, 200, embeddingsResponseBody(batch, body.model, body.encodingFormat));
+  // The steps add headers (x-ratelimit-*, x-strata-route...), sent with the answer or the error.
+  const headers: Record<string, string> = {};
+  const batch = await deps.embeddings
+    .create({ request: body, auth, requestId, signal: abort.signal, startedAt, headers })
+    .catch((error: unknown) => {
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+      throw error;
+    });
+  sendJson(response, 200, embeddingsResponseBody(batch, body.model, body.encodingFormat), headers);
 }

@@ -1,6 +1,13 @@
-import { StrataError, toStrataError } from "@strata/kit";
+import { type Logger, StrataError, toStrataError } from "@strata/kit";
 import type { AuthContext } from "../auth/api-key-store.js";
-import { authorizeModel } from "../auth/authorize-model.js";
+import type {
+  Admission,
+  Admitter,
+  Authorizer,
+  MeteredCall,
+  RequestOutcome,
+  UsageFields,
+} from "../pipeline/pipeline-steps.js";
 import type { UsageRecorder } from "../usage/usage-recorder.js";
 import type { Embedder, EmbeddingBatch } from "./embedder.js";
 import type { EmbeddingsRequest } from "./embeddings-request.js";
@@ -8,6 +15,11 @@ import type { EmbeddingsRequest } from "./embeddings-request.js";
 export interface EmbeddingsServiceDeps {
   embedder: Embedder;
   usage: Pick<UsageRecorder, "record">;
+  /** authorize: the key's allowed models, the same step completions pass. */
+  authorizer: Authorizer;
+  /** admit / settle: rate limits, budgets and the price of the input tokens, as for completions. */
+  admitter: Admitter;
+  logger: Logger;
   now?: () => number;
 }
 
@@ -18,14 +30,39 @@ export interface EmbeddingsCall {
   signal: AbortSignal;
   /** performance.now() when the request arrived. */
   startedAt: number;
+  /**
+   * Response headers the steps add (x-ratelimit-*, x-strata-route, retry-after-ms...); the faces send
+   * them with the answer and with an error alike.
+   */
+  headers: Record<string, string>;
 }
 
-/** `/v1/embeddings` behind both faces: checks the model, embeds, and records one usage event. */
+/** What happened to one call, for settle() and its usage event. */
+interface Progress {
+  fields: UsageFields;
+  admission?: Admission;
+  promptTokens: number;
+  /** The backend was asked (once: a batch has no fallback chain). */
+  attempted: boolean;
+  served: boolean;
+  failure?: StrataError;
+}
+
+/**
+ * `/v1/embeddings` behind both faces, through the completions' own steps:
+ *
+ *   authorize → check the model → admit → embed → settle → record usage
+ *
+ * so a key's allowed models, its rate limits and budgets, the price table and the usage ledger treat
+ * embeddings as they treat completions.
+ */
 export class EmbeddingsService {
   private readonly now: () => number;
+  private readonly route: string;
 
   constructor(private readonly deps: EmbeddingsServiceDeps) {
     this.now = deps.now ?? performance.now.bind(performance);
+    this.route = `backend=${deps.embedder.provider}; model=${deps.embedder.model}`;
   }
 
   get model(): string {
@@ -33,25 +70,36 @@ export class EmbeddingsService {
   }
 
   async create(call: EmbeddingsCall): Promise<EmbeddingBatch> {
-    let promptTokens = 0;
-    let failure: StrataError | undefined;
+    const progress: Progress = { fields: {}, promptTokens: 0, attempted: false, served: false };
+    const metered: MeteredCall = {
+      operation: "embeddings",
+      request: call.request,
+      auth: call.auth,
+      requestId: call.requestId,
+      headers: call.headers,
+    };
     try {
-      // The same authorize step as completions: a key limited to some models may embed only with those.
-      authorizeModel(call.auth, call.request.model);
+      const authorizing = this.deps.authorizer.authorize(metered);
+      if (authorizing) await authorizing;
+      // Before admission: a request for a model this gateway cannot embed with uses up no limit.
       this.check(call.request);
+      progress.admission = await this.deps.admitter.admit(metered, progress.fields);
+      progress.attempted = true;
       const batch = await this.deps.embedder.embed(call.request.inputs, {
         ...(call.request.dimensions ? { dimensions: call.request.dimensions } : {}),
         signal: call.signal,
       });
-      promptTokens = batch.promptTokens;
+      progress.promptTokens = batch.promptTokens;
+      progress.served = true;
+      call.headers["x-strata-route"] = this.route;
       return batch;
     } catch (error) {
-      failure = call.signal.aborted
+      progress.failure = call.signal.aborted
         ? new StrataError("client_closed", "The client closed the request.")
         : toStrataError(error);
-      throw failure;
+      throw progress.failure;
     } finally {
-      this.record(call, promptTokens, failure);
+      this.finish(call, progress);
     }
   }
 
@@ -73,21 +121,52 @@ export class EmbeddingsService {
       );
   }
 
-  private record(call: EmbeddingsCall, promptTokens: number, failure: StrataError | undefined): void {
+  /** settle → record usage, exactly once per call whatever its outcome. */
+  private finish(call: EmbeddingsCall, progress: Progress): void {
+    const { embedder } = this.deps;
+    const { failure } = progress;
+    const outcome: RequestOutcome = {
+      status: failure?.httpStatus ?? 200,
+      usage: { promptTokens: progress.promptTokens, completionTokens: 0, cachedTokens: 0 },
+      servedModel: progress.served ? embedder.model : "",
+      provider: progress.served ? embedder.provider : "",
+      ...(failure ? { errorCode: failure.code } : {}),
+    };
+    try {
+      // Charges the real token count against TPM, frees the concurrency slot, prices the input tokens.
+      progress.admission?.settle(outcome, progress.fields);
+    } catch (error) {
+      this.deps.logger.error({ err: error, requestId: call.requestId }, "settling the admission failed");
+    }
+    this.record(call, progress, outcome);
+  }
+
+  private record(call: EmbeddingsCall, progress: Progress, outcome: RequestOutcome): void {
     const latencyMs = this.now() - call.startedAt;
+    const { failure } = progress;
+    const attemptFailed = progress.attempted && failure !== undefined && failure.code !== "client_closed";
     this.deps.usage.record({
       requestId: call.requestId,
       tenantId: call.auth.tenantId,
       apiKeyId: call.auth.apiKeyId,
+      projectId: call.auth.projectId ?? "",
       model: call.request.model,
-      servedModel: failure?.code === "model_not_found" ? "" : this.deps.embedder.model,
+      servedModel: outcome.servedModel,
       operation: "embeddings",
-      promptTokens,
+      promptTokens: progress.promptTokens,
       latencyMs,
-      timeToFirstTokenMs: latencyMs,
-      status: failure?.httpStatus ?? 200,
-      errorCode: failure?.code ?? "",
+      timeToFirstTokenMs: progress.served ? latencyMs : 0,
+      status: outcome.status,
+      errorCode: outcome.errorCode ?? "",
       startedAtMs: BigInt(Math.round(Date.now() - latencyMs)),
+      provider: outcome.provider,
+      attempts: progress.attempted ? 1 : 0,
+      fallbackIndex: 0,
+      route: progress.served ? this.route : "",
+      attemptErrors: attemptFailed
+        ? [`${this.deps.embedder.provider}:${this.deps.embedder.model}: ${failure.message}`]
+        : [],
+      ...progress.fields,
     });
   }
 }

@@ -25,6 +25,7 @@ interface UpstreamAnswer {
  */
 export class HttpEmbedder implements Embedder {
   readonly supportsDimensions = true;
+  readonly provider = "openai";
   readonly id: string;
   readonly model: string;
   private knownDimensions: number | undefined;

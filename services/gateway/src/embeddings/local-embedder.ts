@@ -30,6 +30,7 @@ export const MAX_LOCAL_DIMENSIONS = 4096;
  */
 export class LocalEmbedder implements Embedder {
   readonly model = LOCAL_EMBEDDER_MODEL;
+  readonly provider = "local";
   readonly supportsDimensions = true;
   readonly id: string;
 

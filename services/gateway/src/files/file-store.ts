@@ -1,5 +1,6 @@
 import { type Database, StrataError } from "@strata/kit";
 import type { Page } from "../jobs/job-store.js";
+import { type RowOf, recordFromRow } from "../jobs/row-record.js";
 
 export type FilePurpose = "batch" | "batch_output";
 
@@ -14,30 +15,13 @@ export interface StoredFile {
   expiresAt: Date | undefined;
 }
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  purpose: FilePurpose;
-  filename: string;
-  bytes: string;
-  line_count: number;
-  created_at: Date;
-  expires_at: Date | null;
-}
+/** `bytes` is a bigint column, which comes back as text. */
+type Row = Omit<RowOf<StoredFile>, "bytes"> & { bytes: string };
 
 const columns = "id, tenant_id, purpose, filename, bytes, line_count, created_at, expires_at";
 
 function fromRow(row: Row): StoredFile {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    purpose: row.purpose,
-    filename: row.filename,
-    bytes: Number(row.bytes),
-    lineCount: row.line_count,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at ?? undefined,
-  };
+  return { ...recordFromRow(row), bytes: Number(row.bytes) };
 }
 
 type Sql = Pick<Database, "query">;
@@ -49,17 +33,25 @@ export interface NewFile {
   filename: string;
   content: Buffer;
   lineCount: number;
+  /** Milliseconds from creation until the file expires; undefined keeps it until deleted. */
+  expiresAfterMs: number | undefined;
 }
+
+/** Past its expires_at a file is gone for the API at once; the retention sweeper deletes the row later. */
+const unexpired = (param: number) => `(expires_at IS NULL OR expires_at > $${param})`;
 
 /** gateway.files, always scoped to a tenant: another tenant's file id is simply not found. */
 export class FileStore {
-  constructor(private readonly db: Sql) {}
+  constructor(
+    private readonly db: Sql,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** `sql` lets a batch store its output files in the transaction that finishes it. */
   async insert(file: NewFile, sql: Sql = this.db): Promise<StoredFile> {
     const result = await sql.query<Row>(
-      `INSERT INTO gateway.files (id, tenant_id, purpose, filename, bytes, content, line_count)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${columns}`,
+      `INSERT INTO gateway.files (id, tenant_id, purpose, filename, bytes, content, line_count, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond') RETURNING ${columns}`,
       [
         file.id,
         file.tenantId,
@@ -68,6 +60,7 @@ export class FileStore {
         file.content.length,
         file.content,
         file.lineCount,
+        file.expiresAfterMs ?? null,
       ],
     );
     return fromRow(result.rows[0]!);
@@ -75,8 +68,8 @@ export class FileStore {
 
   async get(tenantId: string, id: string): Promise<StoredFile> {
     const result = await this.db.query<Row>(
-      `SELECT ${columns} FROM gateway.files WHERE id = $1 AND tenant_id = $2`,
-      [id, tenantId],
+      `SELECT ${columns} FROM gateway.files WHERE id = $1 AND tenant_id = $2 AND ${unexpired(3)}`,
+      [id, tenantId, this.moment()],
     );
     if (!result.rows[0]) throw notFound(id);
     return fromRow(result.rows[0]);
@@ -84,12 +77,12 @@ export class FileStore {
 
   async content(tenantId: string, id: string): Promise<{ file: StoredFile; content: Buffer }> {
     const result = await this.db.query<Row & { content: Buffer }>(
-      `SELECT ${columns}, content FROM gateway.files WHERE id = $1 AND tenant_id = $2`,
-      [id, tenantId],
+      `SELECT ${columns}, content FROM gateway.files WHERE id = $1 AND tenant_id = $2 AND ${unexpired(3)}`,
+      [id, tenantId, this.moment()],
     );
-    const row = result.rows[0];
-    if (!row) throw notFound(id);
-    return { file: fromRow(row), content: row.content };
+    if (!result.rows[0]) throw notFound(id);
+    const { content, ...row } = result.rows[0];
+    return { file: fromRow(row), content };
   }
 
   async list(
@@ -101,8 +94,8 @@ export class FileStore {
       purpose?: string | undefined;
     },
   ): Promise<Page<StoredFile>> {
-    const params: unknown[] = [tenantId];
-    const conditions = ["tenant_id = $1"];
+    const params: unknown[] = [tenantId, this.moment()];
+    const conditions = ["tenant_id = $1", unexpired(2)];
     if (options.purpose) conditions.push(`purpose = $${params.push(options.purpose)}`);
     const comparison = options.order === "asc" ? ">" : "<";
     if (options.after !== undefined) {
@@ -128,11 +121,28 @@ export class FileStore {
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
-    const result = await this.db.query("DELETE FROM gateway.files WHERE id = $1 AND tenant_id = $2", [
-      id,
-      tenantId,
-    ]);
+    const result = await this.db.query(
+      `DELETE FROM gateway.files WHERE id = $1 AND tenant_id = $2 AND ${unexpired(3)}`,
+      [id, tenantId, this.moment()],
+    );
     if (result.rowCount !== 1) throw notFound(id);
+  }
+
+  /**
+   * Deletes up to `limit` files expired by `now`; returns how many. Rows another replica is deleting
+   * are skipped, so replicas sweeping at once split the work instead of waiting on each other.
+   */
+  async deleteExpired(now: Date, limit: number): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM gateway.files WHERE id IN (
+         SELECT id FROM gateway.files WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [now, limit],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  private moment(): Date {
+    return new Date(this.now());
   }
 }
 

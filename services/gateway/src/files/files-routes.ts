@@ -5,6 +5,7 @@ import { newObjectId } from "../jobs/job-model.js";
 import type { JobsMetrics } from "../jobs/jobs-metrics.js";
 import { listJson, pageQuery } from "../jobs/list-json.js";
 import { parseBatchJsonl } from "./batch-jsonl.js";
+import { expiresAfterFromForm } from "./expires-after.js";
 import { fileJson } from "./file-json.js";
 import type { FileStore } from "./file-store.js";
 import { readUpload } from "./multipart-upload.js";
@@ -34,6 +35,8 @@ export interface FilesRoutesDeps {
   files: FileStore;
   maxBytes: number;
   maxRequests: number;
+  /** Uploads without `expires_after` expire this long after creation (0: never). */
+  inputFilesMs: number;
   metrics: JobsMetrics;
 }
 
@@ -60,6 +63,7 @@ export function registerFileRoutes(api: AsyncHttpApi, deps: FilesRoutesDeps): vo
       }
       if (!upload.file)
         throw new StrataError("invalid_request", "Missing required parameter: 'file'.", { param: "file" });
+      const expiresAfter = expiresAfterFromForm(upload.fields);
       const lines = parseBatchJsonl(upload.file.content, deps.maxRequests);
       const stored = await files.insert({
         id: newObjectId("file-"),
@@ -68,6 +72,7 @@ export function registerFileRoutes(api: AsyncHttpApi, deps: FilesRoutesDeps): vo
         filename: upload.file.filename.slice(0, 255),
         content: upload.file.content,
         lineCount: lines.length,
+        expiresAfterMs: expiresAfter ? expiresAfter.seconds * 1000 : deps.inputFilesMs || undefined,
       });
       deps.metrics.files.inc();
       return { body: fileJson(stored) };

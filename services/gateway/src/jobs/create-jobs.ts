@@ -36,6 +36,12 @@ import { jobsGrpcService } from "./jobs-grpc-service.js";
 import { createJobsMetrics, type JobsMetrics } from "./jobs-metrics.js";
 import { registerJobRoutes } from "./jobs-routes.js";
 import { ModelRateLimiter } from "./model-rate-limiter.js";
+import { PeriodicTask } from "./periodic-task.js";
+import { type RetentionCounts, RetentionSweeper } from "./retention-sweeper.js";
+import { WebhookAddressPolicy } from "./webhook-address-policy.js";
+import { webhookAgent } from "./webhook-agent.js";
+import { registerWebhookSecretRoutes } from "./webhook-secret-routes.js";
+import { WebhookSecrets } from "./webhook-secrets.js";
 import { WebhookSender } from "./webhook-sender.js";
 
 export interface JobsDeps {
@@ -50,16 +56,20 @@ export interface JobsDeps {
   maxBodyBytes: number;
   registry: Registry;
   logger: Logger;
+  /** The clock retention and expiry are judged by (tests move it on). */
+  now?: (() => number) | undefined;
 }
 
 export interface Jobs {
   /** `/v1/jobs`, `/v1/files`, `/v1/batches`. */
   http: AsyncHttpApi;
   grpcService: ServiceImpl<typeof gatewayJobsV1.JobsService>;
-  /** `/admin/v1/dead-letters`. */
+  /** `/admin/v1/dead-letters`, `/admin/v1/tenants/{id}/webhook-secret`. */
   registerAdminRoutes(admin: AdminRouter): void;
   /** Runs the sweeper once (it also runs on its own interval where workers run). */
   sweep(): Promise<void>;
+  /** Deletes what is past its retention once (this too runs on its own interval where workers run). */
+  sweepRetention(): Promise<RetentionCounts>;
   /** Stops taking work; running attempts are handed back to the queue for another replica. */
   close(): Promise<void>;
 }
@@ -69,14 +79,20 @@ export async function createJobs(deps: JobsDeps): Promise<Jobs> {
   const { config, db, bus, logger } = deps;
   const metrics = createJobsMetrics(deps.registry);
   const jobStore = new JobStore(db);
-  const files = new FileStore(db);
+  const files = new FileStore(db, deps.now);
   const batchStore = new BatchStore(db);
-  const letters = new DeadLetterStore(db);
-  const queue = new JobQueue({ bus, store: jobStore });
+  const queue = new JobQueue({ bus, store: jobStore, deadLetterMaxAgeMs: config.retention.deadLettersMs });
   await queue.setUp();
   const cancellation = new JobCancellation({ bus, logger });
   cancellation.start();
-  const finalizer = new BatchFinalizer({ db, batches: batchStore, files, metrics, logger });
+  const finalizer = new BatchFinalizer({
+    db,
+    batches: batchStore,
+    files,
+    outputFilesMs: config.retention.outputFilesMs,
+    metrics,
+    logger,
+  });
   const batches = new BatchService({
     db,
     batches: batchStore,
@@ -88,57 +104,66 @@ export async function createJobs(deps: JobsDeps): Promise<Jobs> {
     logger,
   });
   const notifier = new JobNotifier({ bus, queue, store: jobStore, batches });
-  const jobService = new JobService({ store: jobStore, queue, notifier, cancellation, metrics, logger });
-  const signingSecret = config.webhooks.signingSecret ?? deps.keyHashSecret;
-
-  const http = new AsyncHttpApi({ keys: deps.keys, maxBodyBytes: deps.maxBodyBytes });
-  registerJobRoutes(http, { jobs: jobService, signingSecret });
-  registerFileRoutes(http, {
-    files,
-    maxBytes: config.files.maxBytes,
-    maxRequests: config.batches.maxRequests,
-    metrics,
-  });
-  registerBatchRoutes(http, { batches });
-
-  const sweeper = new JobSweeper({
-    jobs: jobStore,
-    queue,
-    notifier,
-    batches: batchStore,
-    batchService: batches,
-    finalizer,
-    intervalMs: config.sweepIntervalMs,
-    ackWaitMs: config.ackWaitMs,
-    logger,
-  });
   const parts: Parts = {
     jobStore,
     batchStore,
     files,
-    letters,
+    letters: new DeadLetterStore(db),
     queue,
     cancellation,
     notifier,
     batches,
+    finalizer,
     metrics,
+    webhooks: createWebhooks(deps),
   };
-  const subscriptions = config.workers.enabled ? await startWorkers(deps, parts, signingSecret) : [];
-  if (config.workers.enabled) sweeper.start();
+  const jobService = new JobService({
+    store: jobStore,
+    queue,
+    notifier,
+    cancellation,
+    webhookPolicy: parts.webhooks.policy,
+    metrics,
+    logger,
+  });
+  const sweepers = createSweepers(deps, parts);
+  const subscriptions = config.workers.enabled ? await startWorkers(deps, parts) : [];
+  if (config.workers.enabled) sweepers.start();
 
-  const replay = new DeadLetterReplay({ letters, bus, jobs: jobStore, batches });
+  const replay = new DeadLetterReplay({ letters: parts.letters, bus, jobs: jobStore, batches });
   return {
-    http,
+    http: createAsyncHttpApi(deps, parts, jobService),
     grpcService: jobsGrpcService({ keys: deps.keys, jobs: jobService }),
-    registerAdminRoutes: (admin) => registerDeadLetterRoutes(admin, { letters, replay }),
-    sweep: () => sweeper.sweep(),
+    registerAdminRoutes: (admin) => {
+      registerDeadLetterRoutes(admin, { letters: parts.letters, replay });
+      registerWebhookSecretRoutes(admin, { db, secrets: parts.webhooks.secrets });
+    },
+    sweep: () => sweepers.jobs.sweep(),
+    sweepRetention: () => sweepers.retention.sweep(),
     async close() {
-      await sweeper.stop();
+      await sweepers.stop();
       cancellation.abortAll("shutdown");
       await Promise.all(subscriptions.map((subscription) => subscription.stop()));
       cancellation.stop();
+      await parts.webhooks.agent.close();
     },
   };
+}
+
+/** `/v1/jobs`, `/v1/files`, `/v1/batches` behind the caller's API key. */
+function createAsyncHttpApi(deps: JobsDeps, parts: Parts, jobs: JobService): AsyncHttpApi {
+  const { config } = deps;
+  const http = new AsyncHttpApi({ keys: deps.keys, maxBodyBytes: deps.maxBodyBytes });
+  registerJobRoutes(http, { jobs });
+  registerFileRoutes(http, {
+    files: parts.files,
+    maxBytes: config.files.maxBytes,
+    maxRequests: config.batches.maxRequests,
+    inputFilesMs: config.retention.inputFilesMs,
+    metrics: parts.metrics,
+  });
+  registerBatchRoutes(http, { batches: parts.batches });
+  return http;
 }
 
 /** What the workers share with the APIs. */
@@ -151,11 +176,69 @@ interface Parts {
   cancellation: JobCancellation;
   notifier: JobNotifier;
   batches: BatchService;
+  finalizer: BatchFinalizer;
   metrics: JobsMetrics;
+  webhooks: ReturnType<typeof createWebhooks>;
+}
+
+/** Webhooks: which addresses they may reach, their signing secrets, the guarded connection pool. */
+function createWebhooks(deps: JobsDeps) {
+  const { webhooks } = deps.config;
+  const policy = new WebhookAddressPolicy(webhooks);
+  const gatewaySecret = webhooks.signingSecret ?? deps.keyHashSecret;
+  return {
+    policy,
+    secrets: new WebhookSecrets({ db: deps.db, gatewaySecret, now: deps.now }),
+    agent: webhookAgent(policy, { connectTimeoutMs: webhooks.timeoutMs }),
+  };
+}
+
+/**
+ * The job sweeper (the safety net under the work queue) and the retention sweeper, each on its own
+ * interval: retention needs no hurry, the safety net does.
+ */
+function createSweepers(deps: JobsDeps, parts: Parts) {
+  const { config, logger } = deps;
+  const jobs = new JobSweeper({
+    jobs: parts.jobStore,
+    queue: parts.queue,
+    notifier: parts.notifier,
+    batches: parts.batchStore,
+    batchService: parts.batches,
+    finalizer: parts.finalizer,
+    intervalMs: config.sweepIntervalMs,
+    ackWaitMs: config.ackWaitMs,
+    logger,
+  });
+  const retention = new RetentionSweeper({
+    jobs: parts.jobStore,
+    batches: parts.batchStore,
+    files: parts.files,
+    letters: parts.letters,
+    retention: config.retention,
+    metrics: parts.metrics,
+    logger,
+    now: deps.now,
+  });
+  const retentionTask = new PeriodicTask({
+    name: "retention sweep",
+    intervalMs: config.retention.sweepIntervalMs,
+    pass: async (signal) => void (await retention.sweep(signal)),
+    logger,
+  });
+  return {
+    jobs,
+    retention,
+    start: () => {
+      jobs.start();
+      retentionTask.start();
+    },
+    stop: () => Promise.all([jobs.stop(), retentionTask.stop()]),
+  };
 }
 
 /** Subscribes the work-queue consumers (runs, batch starts, webhooks) and the dead-letter pair. */
-async function startWorkers(deps: JobsDeps, parts: Parts, signingSecret: string): Promise<Subscription[]> {
+async function startWorkers(deps: JobsDeps, parts: Parts): Promise<Subscription[]> {
   const { config, db, bus, logger } = deps;
   const { jobStore, metrics } = parts;
   const handlers = {
@@ -182,8 +265,8 @@ async function startWorkers(deps: JobsDeps, parts: Parts, signingSecret: string)
       logger,
     }).handle,
     webhook: new WebhookSender({
+      ...parts.webhooks,
       store: jobStore,
-      signingSecret,
       timeoutMs: config.webhooks.timeoutMs,
       metrics,
       logger,

@@ -1,6 +1,7 @@
 import { type Database, StrataError } from "@strata/kit";
 import type { JobError } from "./job-model.js";
 import type { Page } from "./job-store.js";
+import { type RowOf, recordFromRow } from "./row-record.js";
 
 export interface DeadLetter {
   id: string;
@@ -19,43 +20,14 @@ export interface DeadLetter {
   replayedAt: Date | undefined;
 }
 
-interface Row {
-  id: string;
-  dead_seq: string;
-  kind: string;
-  subject: string;
-  consumer: string;
-  deliveries: number;
-  source_stream: string;
-  source_seq: string;
-  job_id: string | null;
-  batch_id: string | null;
-  tenant_id: string | null;
-  error: JobError | null;
-  created_at: Date;
-  replayed_at: Date | null;
-}
+/** Stream sequences are bigint columns, which come back as text. */
+type Row = Omit<RowOf<DeadLetter>, "dead_seq" | "source_seq"> & { dead_seq: string; source_seq: string };
 
 const columns = `id, dead_seq, kind, subject, consumer, deliveries, source_stream, source_seq, job_id, batch_id,
   tenant_id, error, created_at, replayed_at`;
 
 function fromRow(row: Row): DeadLetter {
-  return {
-    id: row.id,
-    deadSeq: Number(row.dead_seq),
-    kind: row.kind,
-    subject: row.subject,
-    consumer: row.consumer,
-    deliveries: row.deliveries,
-    sourceStream: row.source_stream,
-    sourceSeq: Number(row.source_seq),
-    jobId: row.job_id ?? undefined,
-    batchId: row.batch_id ?? undefined,
-    tenantId: row.tenant_id ?? undefined,
-    error: row.error ?? undefined,
-    createdAt: row.created_at,
-    replayedAt: row.replayed_at ?? undefined,
-  };
+  return { ...recordFromRow(row), deadSeq: Number(row.dead_seq), sourceSeq: Number(row.source_seq) };
 }
 
 export type NewDeadLetter = Omit<DeadLetter, "createdAt" | "replayedAt">;
@@ -136,6 +108,17 @@ export class DeadLetterStore {
       [id],
     );
     return result.rowCount === 1;
+  }
+
+  /** Deletes up to `limit` dead letters recorded before `before`; returns how many. */
+  async deleteCreatedBefore(before: Date, limit: number): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM gateway.dead_letters WHERE id IN (
+         SELECT id FROM gateway.dead_letters WHERE created_at < $1 ORDER BY created_at LIMIT $2
+         FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
+    return result.rowCount ?? 0;
   }
 
   async unmarkReplayed(id: string): Promise<void> {

@@ -17,6 +17,8 @@ const PUBLISH_PARALLELISM = 64;
 export interface JobQueueDeps {
   bus: Pick<Bus, "publish" | "ensureStream">;
   store: Pick<JobStore, "markEnqueued">;
+  /** How long dead letters stay in their stream (0: forever): as long as their rows are kept. */
+  deadLetterMaxAgeMs: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export class JobQueue {
     await bus.ensureStream({
       name: jobDeadLetterStream.name,
       subjects: [...jobDeadLetterStream.subjects],
-      maxAgeMs: 30 * DAY_MS,
+      maxAgeMs: this.deps.deadLetterMaxAgeMs,
     });
     await bus.ensureStream({
       name: jobEventsStream.name,

@@ -9,6 +9,7 @@ import {
   validateRequest,
 } from "../openai/request-schemas.js";
 import { jobEndpoints } from "./job-model.js";
+import { webhookUrlSchema } from "./webhook-url.js";
 
 /** A validated job: which endpoint to run, its completion body, and the job's own settings. */
 export interface JobSubmission {
@@ -19,14 +20,9 @@ export interface JobSubmission {
   metadata: Record<string, string> | undefined;
 }
 
-const webhookUrl = z
-  .string()
-  .url()
-  .refine((url) => /^https?:\/\//i.test(url), "must be an http or https URL");
-
 const jobFieldsSchema = z.object({
   endpoint: z.string({ error: "must be a string" }),
-  webhook_url: webhookUrl.nullable().optional(),
+  webhook_url: webhookUrlSchema.nullable().optional(),
   metadata: metadataSchema.nullable().optional(),
 });
 

@@ -8,12 +8,16 @@ import type { JobSubmission } from "./job-request.js";
 import type { JobStore, Page } from "./job-store.js";
 import type { JobsMetrics } from "./jobs-metrics.js";
 import { requestHash } from "./request-hash.js";
+import type { WebhookAddressPolicy } from "./webhook-address-policy.js";
+import { submittedHostRefusal } from "./webhook-url.js";
 
 export interface JobServiceDeps {
   store: Pick<JobStore, "insert" | "getForTenant" | "list" | "cancel">;
   queue: Pick<JobQueue, "enqueueJobs">;
   notifier: Pick<JobNotifier, "finished">;
   cancellation: Pick<JobCancellation, "announce">;
+  /** Which addresses webhooks may reach: an address refused anyway is refused at once. */
+  webhookPolicy: Pick<WebhookAddressPolicy, "refusal" | "allowsHost">;
   metrics: JobsMetrics;
   logger: Logger;
 }
@@ -32,6 +36,7 @@ export class JobService {
     idempotencyKey: string | undefined,
   ): Promise<{ job: JobRecord; created: boolean }> {
     const { request, endpoint, webhookUrl, metadata } = submission;
+    if (webhookUrl !== undefined) this.checkWebhookHost(webhookUrl);
     const result = await this.deps.store.insert({
       id: newObjectId("job_"),
       tenantId: auth.tenantId,
@@ -55,6 +60,16 @@ export class JobService {
       });
     }
     return result;
+  }
+
+  private checkWebhookHost(webhookUrl: string): void {
+    const refused = submittedHostRefusal(this.deps.webhookPolicy, new URL(webhookUrl));
+    if (!refused) return;
+    throw new StrataError(
+      "invalid_request",
+      `Invalid value for 'webhook_url': ${refused.host} is a ${refused.kind} address; webhooks may only reach public addresses unless the gateway is configured to allow it.`,
+      { param: "webhook_url" },
+    );
   }
 
   async get(auth: AuthContext, id: string): Promise<JobRecord> {

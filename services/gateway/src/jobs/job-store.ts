@@ -2,18 +2,11 @@ import { type Database, StrataError } from "@strata/kit";
 import type { JobError, JobOutcome, JobRecord } from "./job-model.js";
 import { type JobRow, jobColumns, jobFromRow } from "./job-rows.js";
 
-export interface NewJob {
-  id: string;
-  tenantId: string;
-  apiKeyId: string;
-  endpoint: string;
-  model: string;
-  request: Record<string, unknown>;
-  webhookUrl?: string | undefined;
-  metadata?: Record<string, string> | undefined;
-  idempotencyKey?: string | undefined;
-  requestHash?: Buffer | undefined;
-}
+export type NewJob = Pick<JobRecord, "id" | "tenantId" | "apiKeyId" | "endpoint" | "model" | "request"> &
+  Partial<Pick<JobRecord, "webhookUrl" | "metadata">> & {
+    idempotencyKey?: string | undefined;
+    requestHash?: Buffer | undefined;
+  };
 
 export interface Page<T> {
   items: T[];
@@ -58,9 +51,10 @@ export class JobStore {
       `SELECT ${jobColumns}, request_hash FROM gateway.jobs WHERE tenant_id = $1 AND idempotency_key = $2`,
       [job.tenantId, job.idempotencyKey],
     );
-    const row = earlier.rows[0];
-    if (!row) throw new Error("idempotent job insert found neither a new nor an earlier row");
-    if (!job.requestHash || !row.request_hash || !job.requestHash.equals(row.request_hash)) {
+    const found = earlier.rows[0];
+    if (!found) throw new Error("idempotent job insert found neither a new nor an earlier row");
+    const { request_hash: hash, ...row } = found;
+    if (!job.requestHash || !hash || !job.requestHash.equals(hash)) {
       throw new StrataError(
         "conflict",
         `The Idempotency-Key '${job.idempotencyKey}' was already used with a different request; use a new key for a new request.`,
@@ -195,8 +189,9 @@ export class JobStore {
        RETURNING ${jobColumns}, (SELECT status FROM gateway.jobs WHERE id = $1) = 'running' AS was_running`,
       [id, tenantId],
     );
-    const row = result.rows[0];
-    return row && { job: jobFromRow(row), wasRunning: row.was_running };
+    if (!result.rows[0]) return undefined;
+    const { was_running: wasRunning, ...row } = result.rows[0];
+    return { job: jobFromRow(row), wasRunning };
   }
 
   async markNotified(id: string): Promise<void> {
@@ -235,6 +230,20 @@ export class JobStore {
       [id, JSON.stringify(error)],
     );
     return result.rows[0] && jobFromRow(result.rows[0]);
+  }
+
+  /**
+   * Deletes up to `limit` jobs of the jobs API (not batch lines: those go with their batch) that
+   * finished before `before`; returns how many. Rows another replica is deleting are skipped.
+   */
+  async deleteFinished(before: Date, limit: number): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM gateway.jobs WHERE id IN (
+         SELECT id FROM gateway.jobs WHERE batch_id IS NULL AND status IN ('succeeded', 'failed', 'cancelled')
+           AND completed_at < $1 ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
+    return result.rowCount ?? 0;
   }
 
   /** Puts a failed job back in the queue for a replay; undefined when it is not failed. */

@@ -5,6 +5,7 @@ import type { BatchStore } from "../batch/batch-store.js";
 import type { JobNotifier } from "./job-notifier.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobStore } from "./job-store.js";
+import { PeriodicTask } from "./periodic-task.js";
 
 export interface JobSweeperDeps {
   jobs: Pick<JobStore, "unenqueued" | "unnotified" | "stalled" | "get">;
@@ -26,31 +27,28 @@ const PER_SWEEP = 500;
  * lost running jobs a new work item, and moves batches along (restart, finalize, expire).
  */
 export class JobSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly deps: JobSweeperDeps) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.deps.intervalMs);
-    this.timer.unref();
+  constructor(private readonly deps: JobSweeperDeps) {
+    this.task = new PeriodicTask({
+      name: "job sweep",
+      intervalMs: deps.intervalMs,
+      pass: () => this.pass(),
+      logger: deps.logger,
+    });
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.sweeping;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One pass; overlapping calls share the pass in progress. */
   sweep(): Promise<void> {
-    this.sweeping ??= this.pass()
-      .catch((error: unknown) =>
-        this.deps.logger.warn({ err: error }, "job sweep failed; retrying next time"),
-      )
-      .finally(() => {
-        this.sweeping = undefined;
-      });
-    return this.sweeping;
+    return this.task.run();
   }
 
   private async pass(): Promise<void> {

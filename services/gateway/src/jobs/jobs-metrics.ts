@@ -47,8 +47,20 @@ export function createJobsMetrics(registry: Registry) {
     }),
     webhooks: new Counter({
       name: "strata_gateway_job_webhooks_total",
-      help: "Webhook deliveries attempted, by outcome (delivered, failed).",
+      help: "Webhook deliveries attempted, by outcome (delivered, failed, refused: a non-public address).",
       labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    webhookRefusals: new Counter({
+      name: "strata_gateway_job_webhook_refusals_total",
+      help: "Webhook deliveries refused because the host is or resolves to a non-public address, by kind of address.",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+    retentionDeleted: new Counter({
+      name: "strata_gateway_retention_deleted_total",
+      help: "Rows deleted past their retention, by kind (jobs, batch_lines, batches, files, dead_letters).",
+      labelNames: ["kind"],
       registers: [registry],
     }),
     files: new Counter({

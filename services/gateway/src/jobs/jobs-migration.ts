@@ -122,3 +122,28 @@ export const jobsMigration: Migration = {
     CREATE INDEX dead_letters_created ON gateway.dead_letters (created_at, id);
   `,
 };
+
+/** Retention (the sweeper's indexes, batches' output_expires_after) and rotated webhook signing secrets. */
+export const jobsRetentionMigration: Migration = {
+  id: "0008_jobs_retention_and_webhook_secrets",
+  sql: `
+    -- How long after creation a batch's output and error files expire (OpenAI's output_expires_after).
+    ALTER TABLE gateway.batches ADD COLUMN output_expires_after_seconds integer;
+    -- What the retention sweeper scans: finished jobs of the jobs API, finished batches, expiring files.
+    CREATE INDEX jobs_finished ON gateway.jobs (completed_at)
+      WHERE batch_id IS NULL AND status IN ('succeeded', 'failed', 'cancelled');
+    CREATE INDEX batches_finished ON gateway.batches (created_at)
+      WHERE status IN ('failed', 'completed', 'expired', 'cancelled');
+    CREATE INDEX files_expires ON gateway.files (expires_at) WHERE expires_at IS NOT NULL;
+
+    -- A tenant's webhook signing secret once an admin rotated it (before that it is derived from the
+    -- gateway's secret and not stored). The replaced secret signs too until previous_expires_at.
+    CREATE TABLE gateway.webhook_secrets (
+      tenant_id text PRIMARY KEY,
+      secret text NOT NULL,
+      rotated_at timestamptz NOT NULL,
+      previous_secret text,
+      previous_expires_at timestamptz
+    );
+  `,
+};

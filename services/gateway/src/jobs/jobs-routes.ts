@@ -1,3 +1,4 @@
+import { StrataError } from "@strata/kit";
 import { z } from "zod";
 import { idempotencyKey } from "../admin/idempotency.js";
 import type { AsyncHttpApi } from "./async-http-api.js";
@@ -5,18 +6,15 @@ import { jobJson } from "./job-json.js";
 import { parseJobSubmission } from "./job-request.js";
 import type { JobService } from "./job-service.js";
 import { listJson, pageQuery } from "./list-json.js";
-import { signatureHeader, tenantWebhookSecret } from "./webhook-signature.js";
 
 const listSchema = z.object(pageQuery(20, 100)).strict();
 
 /**
  * `/v1/jobs`: POST answers 202 with the queued job at once; GET one or a page (newest first); DELETE
- * cancels. `/v1/jobs/webhook-secret` gives the caller's tenant the secret its webhooks are signed with.
+ * cancels. The webhook signing secret is not given out here: any key of the tenant could read it and
+ * forge webhooks; it comes from the admin API (`/admin/v1/tenants/{id}/webhook-secret`).
  */
-export function registerJobRoutes(
-  api: AsyncHttpApi,
-  deps: { jobs: JobService; signingSecret: string },
-): void {
+export function registerJobRoutes(api: AsyncHttpApi, deps: { jobs: JobService }): void {
   api
     .add("POST", "/v1/jobs", async (request) => {
       const submission = parseJobSubmission(await request.jsonBody());
@@ -32,14 +30,12 @@ export function registerJobRoutes(
       const query = request.queryAs(listSchema);
       return { body: listJson(await deps.jobs.list(request.auth, query.limit, query.after), jobJson) };
     })
-    .add("GET", "/v1/jobs/webhook-secret", async (request) => ({
-      body: {
-        object: "webhook_secret",
-        secret: tenantWebhookSecret(deps.signingSecret, request.auth.tenantId),
-        signature_header: signatureHeader,
-        algorithm: "hmac-sha256",
-      },
-    }))
+    .add("GET", "/v1/jobs/webhook-secret", async () => {
+      throw new StrataError(
+        "permission_denied",
+        "API keys cannot read the webhook signing secret; an administrator reads or rotates it with the admin API (/admin/v1/tenants/{tenant_id}/webhook-secret).",
+      );
+    })
     .add("GET", "/v1/jobs/:id", async (request) => ({
       body: jobJson(await deps.jobs.get(request.auth, request.params.id!)),
     }))

@@ -3,11 +3,12 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 /**
  * Job webhooks are signed so receivers can tell they come from this gateway and were not replayed:
  *
- *   Strata-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+ *   Strata-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>[,v1=…]
  *
- * The secret is the tenant's webhook secret (`whsec_…`, from GET /v1/jobs/webhook-secret), used as the
- * HMAC key as UTF-8 text. Receivers recompute the HMAC over the timestamp, a dot and the raw body bytes,
- * compare in constant time, and refuse timestamps too far from their clock (5 minutes here).
+ * The secret is the tenant's webhook secret (`whsec_…`, from the admin API), used as the HMAC key as
+ * UTF-8 text; while a rotated secret's grace lasts there is one `v1` per secret. Receivers recompute the
+ * HMAC over the timestamp, a dot and the raw body bytes, accept any `v1` that matches (compared in
+ * constant time), and refuse timestamps too far from their clock (5 minutes here).
  */
 export const signatureHeader = "strata-signature";
 export const webhookIdHeader = "strata-webhook-id";
@@ -21,8 +22,15 @@ export function tenantWebhookSecret(gatewaySecret: string, tenantId: string): st
   return `whsec_${derived}`;
 }
 
-export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
-  return `t=${timestampSeconds},v1=${hmac(secret, timestampSeconds, body)}`;
+export function signWebhook(
+  secrets: string | readonly string[],
+  body: string,
+  timestampSeconds: number,
+): string {
+  const signatures = (typeof secrets === "string" ? [secrets] : secrets).map(
+    (secret) => `v1=${hmac(secret, timestampSeconds, body)}`,
+  );
+  return [`t=${timestampSeconds}`, ...signatures].join(",");
 }
 
 /** Checks a Strata-Signature header against the raw body; false when it does not match or is too old. */

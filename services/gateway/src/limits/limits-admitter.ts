@@ -1,7 +1,13 @@
 import type { Counter, Logger } from "@strata/kit";
 import type { BudgetGuard } from "../budget/budget-guard.js";
-import type { CompletionCall } from "../pipeline/completion-call.js";
-import type { Admission, Admitter, RequestOutcome, UsageFields } from "../pipeline/pipeline-steps.js";
+import { estimateTokens } from "../openai/render-prompt.js";
+import type {
+  Admission,
+  Admitter,
+  MeteredCall,
+  RequestOutcome,
+  UsageFields,
+} from "../pipeline/pipeline-steps.js";
 import type { PriceTable } from "../pricing/price-table.js";
 import { rateLimitError } from "../ratelimit/rate-limit-error.js";
 import type { RateLimiter, RateLimitLease } from "../ratelimit/rate-limiter.js";
@@ -29,7 +35,7 @@ export interface LimitsAdmitterDeps {
 export class LimitsAdmitter implements Admitter {
   constructor(private readonly deps: LimitsAdmitterDeps) {}
 
-  async admit(call: CompletionCall): Promise<Admission> {
+  async admit(call: MeteredCall): Promise<Admission> {
     const { tenantId, apiKeyId } = call.auth;
     const tenant = this.deps.settings.forTenant(tenantId);
     const key = this.deps.settings.forKey(apiKeyId);
@@ -43,7 +49,7 @@ export class LimitsAdmitter implements Admitter {
     }
     let lease: RateLimitLease = noLease;
     if (rateLimited(tenant) || rateLimited(key)) {
-      const tokens = estimateRequestTokens(call.operation, call.request, this.deps.defaultCompletionTokens);
+      const tokens = admissionTokens(call, this.deps.defaultCompletionTokens);
       const decision = await this.deps.limiter.acquire({
         tenantId,
         apiKeyId,
@@ -69,7 +75,7 @@ export class LimitsAdmitter implements Admitter {
 class LimitsAdmission implements Admission {
   constructor(
     private readonly deps: LimitsAdmitterDeps,
-    private readonly call: CompletionCall,
+    private readonly call: MeteredCall,
     private readonly lease: RateLimitLease,
     private readonly tenant: EffectiveLimits,
     private readonly key: EffectiveLimits,
@@ -99,6 +105,18 @@ class LimitsAdmission implements Admission {
         );
     }
   }
+}
+
+/**
+ * Tokens a request may use, for the tokens-per-minute check. An embeddings request produces no
+ * completion: its tokens are its inputs, estimated as the built-in embedder counts them.
+ */
+function admissionTokens(call: MeteredCall, defaultCompletionTokens: number): number {
+  if (call.operation !== "embeddings")
+    return estimateRequestTokens(call.operation, call.request, defaultCompletionTokens);
+  let tokens = 0;
+  for (const input of call.request.inputs) tokens += estimateTokens(input);
+  return tokens;
 }
 
 function rateLimited(limits: EffectiveLimits): boolean {

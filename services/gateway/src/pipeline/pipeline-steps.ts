@@ -32,9 +32,19 @@ export interface RequestOutcome {
   errorCode?: string;
 }
 
+/**
+ * A request as authorize and admit see it: a completion, or an embeddings request, which passes the
+ * same key, limit and budget checks (its tokens are its inputs; it produces no completion).
+ */
+export type MeteredCall = Pick<CompletionCall, "auth" | "requestId" | "headers"> &
+  (
+    | Pick<CompletionCall, "operation" | "request">
+    | { operation: "embeddings"; request: { model: string; inputs: readonly string[] } }
+  );
+
 /** authorize: may this caller use this model? Throws a StrataError (e.g. permission_denied) if not. */
 export interface Authorizer {
-  authorize(call: CompletionCall): void | Promise<void>;
+  authorize(call: MeteredCall): void | Promise<void>;
 }
 
 /**
@@ -42,7 +52,7 @@ export interface Authorizer {
  * to refuse; may add response headers to `call.headers` (x-ratelimit-*) either way.
  */
 export interface Admitter {
-  admit(call: CompletionCall, usage: UsageFields): Promise<Admission>;
+  admit(call: MeteredCall, usage: UsageFields): Promise<Admission>;
 }
 
 /** A request let in: settle() runs exactly once when it ends, whatever the outcome. */

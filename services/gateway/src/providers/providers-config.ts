@@ -1,20 +1,8 @@
 import { z } from "zod";
+import { jsonSetting } from "../json-setting.js";
 import { parseChainEntry } from "./model-chains.js";
 
 const positiveInt = z.coerce.number().int().positive();
-
-/** Lists and tables arrive as JSON in one environment variable, or already parsed from run(). */
-function json<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value, context) => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value);
-    } catch (error) {
-      context.addIssue({ code: "custom", message: `not valid JSON (${(error as Error).message})` });
-      return z.NEVER;
-    }
-  }, schema);
-}
 
 export const hostedProviderSchema = z
   .object({
@@ -68,13 +56,13 @@ export type HostedProviderConfig = z.output<typeof hostedProviderSchema>;
 export const providersConfigSchema = z
   .object({
     /** Hosted and external providers (GATEWAY_PROVIDERS, a JSON array). */
-    hosted: json(z.array(hostedProviderSchema)).default([]),
+    hosted: jsonSetting(z.array(hostedProviderSchema)).default([]),
     /**
      * Model aliases → ordered fallback chains of `<provider>:<model>` (GATEWAY_MODEL_ALIASES, a JSON
      * object), e.g. `{"chat-best": ["openai:gpt-4o", "anthropic:claude-sonnet-4", "engine:llama-3-8b"]}`.
      * Models not listed go to the router, which applies its own aliases and fallbacks.
      */
-    aliases: json(z.record(z.string().min(1), z.array(z.string().min(1)).min(1))).default({}),
+    aliases: jsonSetting(z.record(z.string().min(1), z.array(z.string().min(1)).min(1))).default({}),
     engine: z
       .object({
         /** Retries of a self-hosted model after its first attempt (the router may pick another replica). */

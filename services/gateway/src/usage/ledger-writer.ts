@@ -28,6 +28,11 @@ const columns = [
   "cache_saved_prompt_tokens",
   "cache_saved_completion_tokens",
   "cache_saved_cost_usd",
+  "provider",
+  "attempts",
+  "fallback_index",
+  "route",
+  "attempt_errors",
 ] as const;
 
 function row(event: UsageEvent): unknown[] {
@@ -55,6 +60,12 @@ function row(event: UsageEvent): unknown[] {
     event.cacheSavedPromptTokens,
     event.cacheSavedCompletionTokens,
     event.cacheSavedCostUsd,
+    event.provider,
+    event.attempts,
+    event.fallbackIndex,
+    event.route,
+    // A text[]: pg sends a JavaScript array as a Postgres array literal, quoting each line.
+    event.attemptErrors,
   ];
 }
 

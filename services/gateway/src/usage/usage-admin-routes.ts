@@ -40,6 +40,7 @@ export const usageQuerySchema = z
     tenant_id: z.string().min(1).optional(),
     api_key_id: z.string().min(1).optional(),
     model: z.string().min(1).optional(),
+    provider: z.string().min(1).optional(),
     limit: z.coerce.number().int("must be a whole number").min(1).max(10_000).optional(),
   })
   .strict();
@@ -50,8 +51,8 @@ export interface UsageRoutesDeps {
 }
 
 /**
- * `GET /admin/v1/usage?group_by=tenant,key,model,day&from=…&to=…&tenant_id=…`: spend and tokens from
- * the ledger. `from` is inclusive and defaults to the start of the current UTC month; `to` is exclusive
+ * `GET /admin/v1/usage?group_by=tenant,key,model,day,provider,operation&from=…&to=…&tenant_id=…`: spend
+ * and tokens from the ledger. `from` is inclusive and defaults to the start of the current UTC month; `to` is exclusive
  * and defaults to now, a date-only `to` covering that whole day.
  */
 export function registerUsageRoutes(router: Pick<AdminRouter, "add">, deps: UsageRoutesDeps): void {
@@ -82,6 +83,7 @@ export function registerUsageRoutes(router: Pick<AdminRouter, "add">, deps: Usag
       tenantId: query.tenant_id,
       apiKeyId: query.api_key_id,
       model: query.model,
+      provider: query.provider,
       limit: query.limit ?? 1_000,
     });
     return {

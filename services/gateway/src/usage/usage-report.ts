@@ -1,14 +1,19 @@
 import type { Database } from "@strata/kit";
 
-export const groupings = ["tenant", "key", "model", "day"] as const;
+export const groupings = ["tenant", "key", "model", "day", "provider", "operation"] as const;
 export type Grouping = (typeof groupings)[number];
 
+type GroupColumn = "tenant_id" | "api_key_id" | "model" | "day" | "provider" | "operation";
+
 /** Ledger column (or expression) per grouping, and its name in the answer. Fixed text: never user input. */
-const groupColumns: Record<Grouping, { sql: string; as: string }> = {
+const groupColumns: Record<Grouping, { sql: string; as: GroupColumn }> = {
   tenant: { sql: "tenant_id", as: "tenant_id" },
   key: { sql: "api_key_id", as: "api_key_id" },
   model: { sql: "model", as: "model" },
   day: { sql: "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')", as: "day" },
+  // '' for requests no provider answered (refused, failed before an answer, or a cache hit).
+  provider: { sql: "provider", as: "provider" },
+  operation: { sql: "operation", as: "operation" },
 };
 
 export interface UsageQuery {
@@ -20,6 +25,7 @@ export interface UsageQuery {
   tenantId?: string | undefined;
   apiKeyId?: string | undefined;
   model?: string | undefined;
+  provider?: string | undefined;
   limit: number;
 }
 
@@ -34,7 +40,7 @@ export interface UsageFigures {
 }
 
 export interface UsageReport {
-  rows: (Partial<Record<"tenant_id" | "api_key_id" | "model" | "day", string>> & UsageFigures)[];
+  rows: (Partial<Record<GroupColumn, string>> & UsageFigures)[];
   totals: UsageFigures;
   hasMore: boolean;
 }
@@ -56,6 +62,7 @@ export async function usageReport(db: Pick<Database, "query">, query: UsageQuery
   if (query.tenantId !== undefined) where.push(`tenant_id = $${params.push(query.tenantId)}`);
   if (query.apiKeyId !== undefined) where.push(`api_key_id = $${params.push(query.apiKeyId)}`);
   if (query.model !== undefined) where.push(`model = $${params.push(query.model)}`);
+  if (query.provider !== undefined) where.push(`provider = $${params.push(query.provider)}`);
   const filter = `FROM gateway.usage_ledger WHERE ${where.join(" AND ")}`;
   const groups = query.groupBy.map((grouping) => groupColumns[grouping]);
   const select = [...groups.map((group) => `${group.sql} AS ${group.as}`), figures].join(", ");

@@ -1,70 +1,8 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
-import {
-  connectDatabase,
-  createMemoryBus,
-  type Database,
-  type EmbeddedPostgres,
-  type MemoryBus,
-  migrate,
-  Registry,
-  StrataError,
-  silentLogger,
-  startEmbeddedPostgres,
-  toStrataError,
-} from "@strata/kit";
 import { waitFor } from "@strata/kit/testing";
 import { gatewayJobsV1, jobWorkStream, jobWorkSubjects } from "@strata/proto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ApiKeyStore } from "../../src/auth/api-key-store.js";
-import type { AuthContext } from "../../src/auth/auth-context.js";
-import { gatewayMigrations, gatewaySchema } from "../../src/db/migrations.js";
-import { sendError } from "../../src/http/send.js";
-import { createJobs, type Jobs } from "../../src/jobs/create-jobs.js";
-import { jobsConfigSchema } from "../../src/jobs/jobs-config.js";
-import type { CompletionCall, CompletionResult } from "../../src/pipeline/completion-call.js";
-
-/**
- * The workers' contract with the completion pipeline, on the in-process bus and a real (PGlite)
- * Postgres: the pipeline is a typed fake whose behaviour each test picks by the prompt's text.
- */
-class FakePipeline {
-  readonly calls: { content: string; at: number; auth: AuthContext }[] = [];
-  private readonly failures = new Map<string, number>();
-
-  /** The next `times` calls for `content` fail with this error. */
-  failNext(content: string, times: number): void {
-    this.failures.set(content, times);
-  }
-
-  async execute(call: CompletionCall): Promise<CompletionResult> {
-    const content = String((call.request as { messages: { content: string }[] }).messages[0]!.content);
-    this.calls.push({ content, at: performance.now(), auth: call.auth });
-    if (content.startsWith("slow")) await new Promise((resolve) => setTimeout(resolve, 1_500));
-    if (content.startsWith("hang")) {
-      await new Promise((_, reject) =>
-        call.signal.addEventListener("abort", () => reject(call.signal.reason)),
-      );
-    }
-    if (content === "bad request") throw new StrataError("invalid_request", "The prompt is not acceptable.");
-    const left = this.failures.get(content) ?? 0;
-    if (left > 0) {
-      this.failures.set(content, left - 1);
-      throw new StrataError("upstream_error", "The upstream failed.");
-    }
-    const body = {
-      object: "chat.completion",
-      choices: [{ message: { content: `echo ${content}` } }],
-      usage: {},
-    };
-    return { kind: "json", status: 200, body: Buffer.from(JSON.stringify(body)), headers: {} };
-  }
-
-  callsFor(content: string): number {
-    return this.calls.filter((call) => call.content === content).length;
-  }
-}
+import { describe, expect, it } from "vitest";
+import { createBatch, jobsSuite } from "./jobs-harness.js";
 
 interface JobJson {
   id: string;
@@ -74,78 +12,25 @@ interface JobJson {
   result: { status_code: number; body: unknown } | null;
 }
 
+/**
+ * The workers' contract with the completion pipeline, on the in-process bus and a real (PGlite)
+ * Postgres: the pipeline is a typed fake whose behaviour each test picks by the prompt's text.
+ */
 describe("job workers", () => {
-  let postgres: EmbeddedPostgres;
-  let db: Database;
-  let bus: MemoryBus;
-  let auth: AuthContext;
-  let pipeline: FakePipeline;
-  let jobs: Jobs | undefined;
-  let server: Server | undefined;
+  const suite = jobsSuite("workers", {
+    ackWaitMs: 1_000,
+    maxDeliveries: 3,
+    sweepIntervalMs: 200,
+    retry: { initialMs: 20, maxMs: 50 },
+    rateLimits: { models: { limited: { requestsPerMinute: 600, burst: 1 } } },
+  });
+  const { bus, pipeline } = suite;
   let url: string;
 
-  beforeAll(async () => {
-    postgres = await startEmbeddedPostgres({ dataDir: "memory" });
-    db = await connectDatabase({ url: postgres.url, maxConnections: postgres.recommendedPoolSize });
-    await migrate(db, gatewaySchema, gatewayMigrations);
-    const keys = new ApiKeyStore({ db, hashKey: "test-key-hash-secret-0123456789", cacheTtlMs: 1_000 });
-    const tenantId = await keys.ensureTenant("workers");
-    const key = await keys.createKey(tenantId, "workers");
-    auth = {
-      tenantId,
-      apiKeyId: key.id,
-      projectId: undefined,
-      allowedModels: undefined,
-      metadata: {},
-      expiresAt: undefined,
-    };
-  }, 60_000);
-  afterAll(async () => {
-    await db?.close();
-    await postgres?.close();
-  });
-
-  async function start(config: Record<string, unknown> = {}): Promise<void> {
-    bus ??= createMemoryBus();
-    pipeline ??= new FakePipeline();
-    jobs = await createJobs({
-      config: jobsConfigSchema.parse({
-        ackWaitMs: 1_000,
-        maxDeliveries: 3,
-        sweepIntervalMs: 200,
-        retry: { initialMs: 20, maxMs: 50 },
-        rateLimits: { models: { limited: { requestsPerMinute: 600, burst: 1 } } },
-        ...config,
-      }),
-      keyHashSecret: "test-key-hash-secret-0123456789",
-      db,
-      bus,
-      pipeline,
-      keys: { authenticate: async () => auth },
-      maxBodyBytes: 64 * 1024,
-      registry: new Registry(),
-      logger: silentLogger(),
-    });
-    const api = jobs.http;
-    server = createServer((request, response) => {
-      api
-        .handle(request, response, "req_test")
-        .catch((error: unknown) => sendError(response, toStrataError(error)));
-    });
-    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
-
-  async function stop(): Promise<void> {
-    await new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
-    server = undefined;
-    await jobs?.close();
-    jobs = undefined;
-  }
-
-  afterEach(async () => {
-    await stop();
-  });
+  const start = async (config: Record<string, unknown> = {}) => {
+    url = (await suite.start(config)).url;
+  };
+  const stop = () => suite.stop();
 
   const submit = async (content: string, model = "sim") => {
     const response = await fetch(`${url}/v1/jobs`, {
@@ -195,7 +80,9 @@ describe("job workers", () => {
     const job = await settled(await submit("flaky"));
     expect(job).toMatchObject({ status: "succeeded", attempts: 3, error: null });
     expect(pipeline.callsFor("flaky")).toBe(3);
-    expect(pipeline.calls.find((call) => call.content === "flaky")!.auth.apiKeyId).toBe(auth.apiKeyId);
+    expect(pipeline.calls.find((call) => call.content === "flaky")!.auth.apiKeyId).toBe(
+      suite.database.auth.apiKeyId,
+    );
   });
 
   it("fails at once on an unrecoverable error, keeping the error answer", async () => {
@@ -229,14 +116,18 @@ describe("job workers", () => {
 
   it("stops the jobs of a key revoked after they were submitted", async () => {
     await start();
-    await db.query("UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1", [auth.apiKeyId]);
+    await suite.database.db.query("UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1", [
+      suite.database.auth.apiKeyId,
+    ]);
     try {
       const job = await settled(await submit("after revocation"));
       expect(job).toMatchObject({ status: "failed", attempts: 1, error: { code: "invalid_api_key" } });
       expect(job.result!.status_code).toBe(401);
       expect(pipeline.callsFor("after revocation")).toBe(0);
     } finally {
-      await db.query("UPDATE gateway.api_keys SET revoked_at = NULL WHERE id = $1", [auth.apiKeyId]);
+      await suite.database.db.query("UPDATE gateway.api_keys SET revoked_at = NULL WHERE id = $1", [
+        suite.database.auth.apiKeyId,
+      ]);
     }
   });
 
@@ -245,14 +136,17 @@ describe("job workers", () => {
     const id = await submit("hang until shutdown");
     await settled(id, ["running"]);
     await stop();
-    const handedBack = await db.query("SELECT status, lease_owner FROM gateway.jobs WHERE id = $1", [id]);
+    const handedBack = await suite.database.db.query(
+      "SELECT status, lease_owner FROM gateway.jobs WHERE id = $1",
+      [id],
+    );
     expect(handedBack.rows[0]).toEqual({ status: "queued", lease_owner: null });
 
     // The next worker gets the same work item; this time the pipeline answers.
     await start();
     await waitFor(() => pipeline.callsFor("hang until shutdown") === 2, { message: "the second attempt" });
     expect((await get(id)).status).toBe("running");
-    await db.query("UPDATE gateway.jobs SET status = 'cancelled' WHERE id = $1", [id]);
+    await suite.database.db.query("UPDATE gateway.jobs SET status = 'cancelled' WHERE id = $1", [id]);
   });
 
   it("expires a batch past its window: lines not started yet go to the error file as batch_expired", async () => {
@@ -271,15 +165,7 @@ describe("job workers", () => {
     const file = (await (await fetch(`${url}/v1/files`, { method: "POST", body: form })).json()) as {
       id: string;
     };
-    const created = await fetch(`${url}/v1/batches`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        input_file_id: file.id,
-        endpoint: "/v1/chat/completions",
-        completion_window: "24h",
-      }),
-    });
+    const created = await createBatch(url, file.id);
     const batchId = ((await created.json()) as { id: string }).id;
     interface BatchJson {
       status: string;
