@@ -11,6 +11,7 @@ import {
   type Logger,
   migrate,
   type Registry,
+  type ServiceClient,
   startOpsServer,
 } from "@strata/kit";
 import { gatewayAdminV1, gatewayJobsV1, gatewayV1, routerV1 } from "@strata/proto";
@@ -46,6 +47,11 @@ export interface GatewayDeps {
   bus: Bus;
   logger?: Logger;
   registry?: Registry;
+  /**
+   * The router, when it runs in this same process (the embedded platform): called directly instead
+   * of over gRPC to `routerAddress`. Its owner closes it.
+   */
+  router?: ServiceClient<typeof routerV1.RouterService>;
 }
 
 export interface RunningGateway {
@@ -71,9 +77,7 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
   // Revoked or changed keys are dropped from every replica's cache at once (NATS broadcast).
   const keyInvalidation = new KeyInvalidation({ bus: deps.bus, keys, logger });
   keyInvalidation.start();
-  const routerClient = createGrpcClient(routerV1.RouterService, config.routerAddress);
-  // Route and Report ride one long-lived stream; unary calls cost several times more CPU each.
-  const router = new StreamingRouterClient({ client: routerClient, logger });
+  const router: RouterCalls = deps.router ?? connectRouter(config.routerAddress, logger);
   const dispatch = await createDispatcher(config.providers, {
     router,
     upstream: config.upstream,
@@ -194,9 +198,28 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
       await usage.flush();
       await ledger.stop();
       await dispatch.close();
-      router.close();
-      routerClient.close();
+      if (router !== deps.router) router.close();
       await ops.close();
+    },
+  };
+}
+
+type RouterCalls = Pick<
+  ServiceClient<typeof routerV1.RouterService>,
+  "route" | "report" | "listModels" | "close"
+>;
+
+/** The router over gRPC: Route and Report ride one long-lived stream (unary calls cost several times more CPU each). */
+function connectRouter(address: string, logger: Logger): RouterCalls {
+  const client = createGrpcClient(routerV1.RouterService, address);
+  const router = new StreamingRouterClient({ client, logger });
+  return {
+    route: (request, options) => router.route(request, options),
+    report: (request, options) => router.report(request, options),
+    listModels: (request, options) => router.listModels(request, options),
+    close() {
+      router.close();
+      client.close();
     },
   };
 }

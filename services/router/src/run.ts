@@ -1,5 +1,6 @@
 import {
   type Bus,
+  createInProcessClient,
   createLogger,
   createMetricsRegistry,
   GrpcServer,
@@ -8,6 +9,8 @@ import {
   parseConfig,
   type Registry,
   redactConfig,
+  type ServiceClient,
+  type ServiceImpl,
   startOpsServer,
 } from "@strata/kit";
 import { routerV1 } from "@strata/proto";
@@ -27,7 +30,7 @@ import { logEndpointTransition, reportEjection } from "./observability/endpoint-
 import { registerKvEventsMetrics } from "./observability/kv-events-metrics.js";
 import { createRouterMetrics, type RouterMetrics } from "./observability/router-metrics.js";
 import { warnPreciseWithoutEvents } from "./routing/precise-without-events.js";
-import { Router, type RouterCalls } from "./routing/router.js";
+import { Router } from "./routing/router.js";
 import { routerServiceImpl } from "./routing/router-grpc.js";
 import { defaultStrategyDeps } from "./scoring/strategy-registry.js";
 import { StrategySelector, type StrategySource } from "./scoring/strategy-selector.js";
@@ -44,6 +47,11 @@ export interface RunDeps {
 export interface RunningRouter {
   grpcPort: number;
   opsPort: number;
+  /**
+   * A client that calls this router's RouterService directly, for a caller in this same process (the
+   * embedded platform's gateway): the gRPC server's messages and errors without the loopback hop.
+   */
+  inProcessClient: ServiceClient<typeof routerV1.RouterService>;
   close(): Promise<void>;
 }
 
@@ -114,14 +122,16 @@ export async function run(input: RouterConfigInput, deps: RunDeps = {}): Promise
     lifecycle.add("endpoint-change followers", stopFollowing);
     // Endpoints discovered while the first health checks ran reach the followers registered just now.
     discovery.resync();
-    const grpcPort = await serveGrpc(boot, discovery.service(router), metrics);
+    const service = routerServiceImpl(discovery.service(router), metrics, logger);
+    const grpcPort = await serveGrpc(boot, service);
     ready = true;
     logger.info({ grpcPort, opsPort: ops.port, endpoints: table.all().length }, "router listening");
     const close = () => {
       ready = false;
       return lifecycle.close();
     };
-    return { grpcPort, opsPort: ops.port, close };
+    const inProcessClient = createInProcessClient(routerV1.RouterService, service);
+    return { grpcPort, opsPort: ops.port, inProcessClient, close };
   } catch (error) {
     await lifecycle.close();
     throw error;
@@ -179,13 +189,9 @@ async function startHealthChecks({ config, logger, lifecycle }: Boot, table: End
 
 async function serveGrpc(
   { config, logger, registry, lifecycle }: Boot,
-  router: RouterCalls,
-  metrics: RouterMetrics,
+  service: ServiceImpl<typeof routerV1.RouterService>,
 ) {
-  const grpc = new GrpcServer({ logger, registry }).add(
-    routerV1.RouterService,
-    routerServiceImpl(router, metrics, logger),
-  );
+  const grpc = new GrpcServer({ logger, registry }).add(routerV1.RouterService, service);
   lifecycle.add("gRPC server", () => grpc.close());
   return grpc.listen(config.grpc.host, config.grpc.port);
 }

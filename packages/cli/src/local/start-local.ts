@@ -25,6 +25,11 @@ export interface LocalOverrides {
   router?: Record<string, unknown>;
   /** Gateway settings by their config path, e.g. `{ http: { maxBodyBytes: 1024 } }`. */
   gateway?: Record<string, unknown>;
+  /**
+   * How the gateway reaches the router: "in-process" (the default) calls it directly; "grpc" goes
+   * over its gRPC port as a gateway in another process would, e.g. to measure that hop.
+   */
+  routerTransport?: "in-process" | "grpc";
 }
 
 export interface LocalPlatform {
@@ -108,7 +113,13 @@ export async function startLocal(
         logLevel: config.logLevel,
         ...overrides.gateway,
       }),
-      { db: database, bus, logger: logger.child({ service: "gateway" }) },
+      {
+        db: database,
+        bus,
+        logger: logger.child({ service: "gateway" }),
+        // Both services live in this process: a loopback gRPC call would cost more than the routing.
+        ...(overrides.routerTransport === "grpc" ? {} : { router: router.inProcessClient }),
+      },
     );
     lifecycle.add("gateway", () => gateway.close());
 
