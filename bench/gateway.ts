@@ -135,6 +135,13 @@ async function startContenders(engine: EngineProcess, servers: ServerProcess[]):
           model,
         } satisfies StrataStart)
       : undefined,
+    wanted("strata_grpc")
+      ? forkServer("strata_grpc", new URL("./lib/strata-server.ts", import.meta.url), {
+          engineUrl: engine.url,
+          model,
+          routerTransport: "grpc",
+        } satisfies StrataStart)
+      : undefined,
     wanted("portkey") ? startPortkey(engine.url) : undefined,
     wanted("node_proxy")
       ? forkServer("node_proxy", new URL("./lib/bare-proxy.ts", import.meta.url), { upstream: engine.url })
@@ -230,12 +237,12 @@ async function checkAnswers(contenders: Contender[]): Promise<void> {
     const body = (await response.json()) as { usage?: { completion_tokens?: number } };
     if (response.status !== 200 || body.usage?.completion_tokens !== outputTokens)
       throw new Error(`${contender.name} answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
-    if (contender.name === "strata") {
+    if (contender.name.startsWith("strata")) {
       const missing = ["x-strata-route", "x-ratelimit-remaining-requests"].filter(
         (name) => !response.headers.get(name),
       );
       if (response.headers.get("x-strata-cache") !== "miss") missing.push("x-strata-cache: miss");
-      if (missing.length > 0) throw new Error(`strata's answer lacks ${missing.join(", ")}`);
+      if (missing.length > 0) throw new Error(`${contender.name}'s answer lacks ${missing.join(", ")}`);
     }
     const stream = await send(true);
     const text = await stream.text();

@@ -1,7 +1,7 @@
 import type { Summary } from "./load.js";
 
 /** Who is measured: the engine itself (baseline), the two gateways, and a bare Node proxy (the floor). */
-export const contenderNames = ["direct", "strata", "portkey", "node_proxy"] as const;
+export const contenderNames = ["direct", "strata", "strata_grpc", "portkey", "node_proxy"] as const;
 export type ContenderName = (typeof contenderNames)[number];
 
 export interface LevelMeasurement {
@@ -130,6 +130,7 @@ export function verdicts(results: ResultsJson): Verdict[] {
 const labels: Record<ContenderName, string> = {
   direct: "direct (engine)",
   strata: "**Strata**",
+  strata_grpc: "Strata, router over gRPC",
   portkey: "Portkey",
   node_proxy: "bare Node proxy",
 };
@@ -198,8 +199,11 @@ export function section(
     "output tokens) and the load generator (autocannon for plain requests, undici for streams). `direct` calls the engine;",
     "**Strata** is the platform as `pnpm start` runs it (gateway, router, PGlite ledger) with every step on: a key made",
     "through the admin API with allowed models, rate limits and budgets (in-process), a price for the model, an exact-cache",
-    "lookup that misses (temperature 0, every prompt unique), the router hop over gRPC and a usage event written to the",
-    `ledger; **Portkey** is \`@portkey-ai/gateway\` ${run.portkeyVersion} from npm (its Node server, headless, production mode)`,
+    "lookup that misses (temperature 0, every prompt unique), the router's decision and a usage event written to the",
+    "ledger. Gateway and router share the process there, so the gateway calls the router directly; `Strata, router over",
+    "gRPC` is the same platform with the gateway calling the router over its gRPC port (RouteStream on loopback), the",
+    "hop a gateway makes to a router in another pod — both ends of it paid in the one process here.",
+    `**Portkey** is \`@portkey-ai/gateway\` ${run.portkeyVersion} from npm (its Node server, headless, production mode)`,
     "forwarding to the same engine as an OpenAI-compatible custom host; the bare Node proxy (undici pass-through, no other",
     "work) is the floor for any Node gateway on this machine. POST /v1/chat/completions; latencies in ms at the client;",
     "added = contender − direct at the same percentile; TTFT = time to the first streamed token, overhead = minus direct's;",

@@ -16,6 +16,8 @@ import { type CpuProfile, startCpuProfile, startHeapProfile } from "./profile.js
 export interface StrataStart {
   engineUrl: string;
   model: string;
+  /** How the gateway reaches the router: directly (the default, as `pnpm start` runs) or over gRPC. */
+  routerTransport?: "in-process" | "grpc";
 }
 
 /** Generous enough never to refuse a benchmark request, so each one is checked and charged in full. */
@@ -35,6 +37,7 @@ async function boot(start: StrataStart): Promise<ChildServer> {
     settings: { engineReplicas: 0, model: start.model },
     overrides: {
       extraEndpoints: [{ id: "engine-0", url: start.engineUrl, model: start.model }],
+      ...(start.routerTransport ? { routerTransport: start.routerTransport } : {}),
       gateway: {
         http: { host: "127.0.0.1", port: 0 },
         pricing: { [start.model]: { input: 0.5, output: 1.5, cachedInput: 0.25 } },

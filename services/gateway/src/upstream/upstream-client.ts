@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { StrataError } from "@strata/kit";
 import { Agent, errors as undiciErrors } from "undici";
 import { collectStream } from "../http/collect-stream.js";
+import { Http1ClosedError, Http1Pool, Http1TimeoutError } from "./http1-pool.js";
 
 export interface UpstreamClientOptions {
   connectTimeoutMs: number;
@@ -26,13 +27,32 @@ export interface UpstreamResponse {
   body: Readable;
 }
 
-/** HTTP to upstreams (engine replicas, hosted APIs) over keep-alive connection pools, one per origin. */
+interface Target {
+  origin: string;
+  path: string;
+  /** Set for plain-HTTP upstreams, which the lean HTTP/1.1 pool serves. */
+  plain?: { host: string; port: number };
+}
+
+/**
+ * HTTP to upstreams (engine replicas, hosted APIs) over keep-alive connection pools, one per origin:
+ * plain-HTTP upstreams (engines inside the cluster) through the gateway's own HTTP/1.1 pool, which
+ * costs a fraction of a general client per request; TLS upstreams (hosted APIs) through undici.
+ */
 export class UpstreamClient {
   private readonly agent: Agent;
-  /** Upstream URLs split into origin and path once: parsing a URL per request is a measurable cost. */
-  private readonly targets = new Map<string, { origin: string; path: string }>();
+  private readonly plain: Http1Pool;
+  /** Upstream URLs split once: parsing a URL per request is a measurable cost. */
+  private readonly targets = new Map<string, Target>();
 
   constructor(options: UpstreamClientOptions) {
+    this.plain = new Http1Pool({
+      connectTimeoutMs: options.connectTimeoutMs,
+      headersTimeoutMs: options.headersTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
+      connectionsPerOrigin: options.connectionsPerEndpoint,
+      keepAliveMs: 30_000,
+    });
     this.agent = new Agent({
       connections: options.connectionsPerEndpoint,
       connect: { timeout: options.connectTimeoutMs },
@@ -44,7 +64,15 @@ export class UpstreamClient {
 
   async post(upstreamRequest: UpstreamRequest): Promise<UpstreamResponse> {
     try {
-      const { origin, path } = this.target(upstreamRequest.url);
+      const { origin, path, plain } = this.target(upstreamRequest.url);
+      if (plain)
+        return await this.plain.request({
+          ...plain,
+          path,
+          headers: { "content-type": "application/json", ...upstreamRequest.headers },
+          body: JSON.stringify(upstreamRequest.body),
+          signal: upstreamRequest.signal,
+        });
       const response = await this.agent.request({
         origin,
         path,
@@ -60,14 +88,17 @@ export class UpstreamClient {
   }
 
   close(): Promise<void> {
+    this.plain.close();
     return this.agent.close();
   }
 
-  private target(url: string): { origin: string; path: string } {
+  private target(url: string): Target {
     let target = this.targets.get(url);
     if (!target) {
       const parsed = new URL(url);
       target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      if (parsed.protocol === "http:")
+        target.plain = { host: parsed.hostname.replace(/^\[|\]$/g, ""), port: Number(parsed.port || 80) };
       // A handful of endpoints and paths in practice; the bound only guards against surprises.
       if (this.targets.size >= 1_000) this.targets.clear();
       this.targets.set(url, target);
@@ -83,13 +114,19 @@ export function upstreamError(error: unknown, address: string): StrataError {
   if (name === "AbortError" || error instanceof undiciErrors.RequestAbortedError) {
     return new StrataError("client_closed", "The client closed the request.", { cause: error });
   }
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+  const timedOut =
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    (error instanceof Http1TimeoutError && error.code !== "ERR_CONNECT_TIMEOUT");
+  if (timedOut) {
     return new StrataError("timeout", `The upstream at ${origin(address)} did not answer in time.`, {
       cause: error,
     });
   }
   const lost =
-    error instanceof undiciErrors.SocketError || (error as { code?: string })?.code === "ECONNRESET";
+    error instanceof undiciErrors.SocketError ||
+    error instanceof Http1ClosedError ||
+    (error as { code?: string })?.code === "ECONNRESET";
   return new StrataError(
     "upstream_error",
     lost
@@ -126,6 +163,7 @@ const connectFailureCodes = new Set([
   "ENOTFOUND",
   "EAI_AGAIN",
   "UND_ERR_CONNECT_TIMEOUT",
+  "ERR_CONNECT_TIMEOUT",
 ]);
 
 /** True when the upstream was never reached, which tells the router the replica itself is in trouble. */
