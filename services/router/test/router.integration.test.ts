@@ -67,6 +67,22 @@ describe("router over real gRPC with HTTP engines", () => {
     await reportAll();
   });
 
+  it("answers the same through its in-process client, and leaves candidates out when asked", async () => {
+    const direct = router.inProcessClient;
+    const full = await direct.route({ requestId: "in-process-1", model: "llama" });
+    expect(full.$typeName).toBe("strata.router.v1.RouteResponse");
+    const eligible = full.candidates.filter((candidate) => candidate.eligible);
+    expect(eligible.map((candidate) => candidate.endpointId).sort()).toEqual(["llama-a", "llama-b"]);
+    const brief = await direct.route({ requestId: "in-process-2", model: "llama", omitCandidates: true });
+    expect(brief.candidates).toEqual([]);
+    expect(brief.reason).not.toBe("");
+    expect(["llama-a", "llama-b"]).toContain(brief.endpoint?.id);
+    const failure = await direct.route({ requestId: "in-process-3", model: "nope" }).catch((error) => error);
+    expect(failure).toMatchObject({ code: "model_not_found" });
+    for (const requestId of ["in-process-1", "in-process-2"])
+      await direct.report({ requestId, outcome: routerV1.Outcome.SUCCESS });
+  });
+
   it("spreads concurrent requests across endpoints and frees them on Report", async () => {
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, index) => index).map(() => route("default")),

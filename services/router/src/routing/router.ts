@@ -17,7 +17,7 @@ type RouteInput = Pick<
   routerV1.RouteRequest,
   "requestId" | "model" | "tenantId" | "prompt" | "promptTokens"
 > &
-  Partial<Pick<routerV1.RouteRequest, "metadata">>;
+  Partial<Pick<routerV1.RouteRequest, "metadata" | "omitCandidates">>;
 type ReportInput = Pick<routerV1.ReportRequest, "requestId" | "endpointId" | "outcome"> &
   Partial<Pick<routerV1.ReportRequest, "promptTokens" | "cachedTokens" | "timeToFirstTokenMs" | "latencyMs">>;
 type RouteOutput = MessageInitShape<typeof routerV1.RouteResponseSchema>;
@@ -118,7 +118,7 @@ export class Router {
     const reason = ejectionsIgnored
       ? `${explanation.reason}; every routable endpoint is ejected, ejections ignored`
       : explanation.reason;
-    const scores = Array.from(decision.scores);
+    const scores = request.omitCandidates ? undefined : Array.from(decision.scores);
     const chosen = decision.chosen.endpoint;
     this.deps.inFlight.begin(request.requestId, chosen.id);
     strategy.onRouted?.(routingRequest, chosen.id);
@@ -136,9 +136,11 @@ export class Router {
       reason,
       fallbacks: [...resolution.fallbacks],
       modelReason: resolution.reason,
-      candidates: candidates.map((candidate, index) =>
-        toCandidateScore(candidate, scores[index]!, explanation.details[index] ?? ""),
-      ),
+      candidates: scores
+        ? candidates.map((candidate, index) =>
+            toCandidateScore(candidate, scores[index]!, explanation.details[index] ?? ""),
+          )
+        : [],
     };
   }
 

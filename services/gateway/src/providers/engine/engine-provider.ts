@@ -78,6 +78,8 @@ export class EngineProvider implements Provider {
       tenantId: request.tenantId,
       prompt,
       promptTokens: estimateTokens(prompt),
+      // x-strata-route names the choice; the breakdown per candidate is for `strata route` and grpcurl.
+      omitCandidates: true,
     };
     const call = () => this.options.router.route(routeRequest, { signal: request.signal });
     try {
