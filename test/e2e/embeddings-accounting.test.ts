@@ -128,7 +128,10 @@ describe("embeddings are governed and accounted for like completions", () => {
     expect((await embed(secret, "short text")).status).toBe(200);
     const tooLarge = await embed(secret, ["x".repeat(400)]); // about 100 tokens
     expect(tooLarge.status).toBe(429);
-    expect(((await tooLarge.json()) as Json).error.message).toContain("tokens per minute (TPM)");
+    const message = ((await tooLarge.json()) as Json).error.message as string;
+    expect(message).toContain("tokens per minute (TPM)");
+    expect(message).toContain("Send less input per request");
+    expect(message).not.toContain("max_tokens");
   });
 
   it("writes one ledger row per call with its cost and provider, shown by /admin/v1/usage", async () => {

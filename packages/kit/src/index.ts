@@ -1,5 +1,6 @@
 export * from "./bus/index.js";
 export * from "./chat-template/chat-template.js";
+export * from "./config/json-setting.js";
 export * from "./config/load-config.js";
 export * from "./db/index.js";
 export * from "./errors/error-codes.js";

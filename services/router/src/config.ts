@@ -1,3 +1,4 @@
+import { jsonSetting } from "@strata/kit";
 import { z } from "zod";
 import { port, positiveMs } from "./config-values.js";
 import { kubernetesDiscoverySchema } from "./discovery/discovery-config.js";
@@ -41,17 +42,7 @@ export const endpointConfigSchema = z
 export type EndpointConfig = z.output<typeof endpointConfigSchema>;
 
 /** Endpoints arrive as JSON in one environment variable, or already as an array from a file or run(). */
-const endpointsSchema = z
-  .preprocess((value, context) => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value);
-    } catch (error) {
-      context.addIssue({ code: "custom", message: `not valid JSON (${(error as Error).message})` });
-      return z.NEVER;
-    }
-  }, z.array(endpointConfigSchema))
-  .superRefine(checkEndpointNames);
+const endpointsSchema = jsonSetting(z.array(endpointConfigSchema)).superRefine(checkEndpointNames);
 
 /** Duplicate ids would merge two engines' state; an alias naming two models would make routing ambiguous. */
 function checkEndpointNames(endpoints: EndpointConfig[], context: z.RefinementCtx): void {

@@ -1,20 +1,8 @@
+import { jsonSetting } from "@strata/kit";
 import { z } from "zod";
 import { isWebhookHostEntry } from "./webhook-address-policy.js";
 
 const positiveInt = z.coerce.number().int().positive();
-
-/** Tables arrive as JSON in one environment variable, or already parsed from run(). */
-function json<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value, context) => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value);
-    } catch (error) {
-      context.addIssue({ code: "custom", message: `not valid JSON (${(error as Error).message})` });
-      return z.NEVER;
-    }
-  }, schema);
-}
 
 const bool = z.preprocess((value) => {
   if (typeof value !== "string") return value;
@@ -42,7 +30,7 @@ function list<T extends z.ZodType>(item: T) {
             .filter(Boolean),
         )
       : value;
-  return z.preprocess(split, json(z.array(item)));
+  return z.preprocess(split, jsonSetting(z.array(item)));
 }
 
 const webhookHostEntry = z
@@ -93,7 +81,7 @@ export const jobsConfigSchema = z
      * Token buckets per model (as requested), applied before a job runs: a burst of jobs waits its turn
      * in the queue instead of failing. `default` applies to models not listed; none means unlimited.
      */
-    rateLimits: json(
+    rateLimits: jsonSetting(
       z
         .object({
           default: modelRateSchema.optional(),
@@ -108,7 +96,7 @@ export const jobsConfigSchema = z
         timeoutMs: positiveInt.default(10_000),
         maxDeliveries: positiveInt.default(8),
         /** Delays between webhook attempts; the last one repeats. */
-        backoffMs: json(z.array(positiveInt).min(1)).default([1_000, 5_000, 30_000, 120_000, 600_000]),
+        backoffMs: jsonSetting(z.array(positiveInt).min(1)).default([1_000, 5_000, 30_000, 120_000, 600_000]),
         concurrency: positiveInt.default(4),
         /**
          * Let webhooks reach loopback, private (RFC 1918, CGNAT, IPv6 unique-local) addresses. Off, a

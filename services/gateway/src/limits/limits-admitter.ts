@@ -64,7 +64,7 @@ export class LimitsAdmitter implements Admitter {
         this.deps.refusals.inc({ scope: refusal.scope, reason: refusal.dimension });
         if (refusal.neverFits) call.headers["x-should-retry"] = "false";
         else call.headers["retry-after-ms"] = String(refusal.retryAfterMs);
-        throw rateLimitError(refusal);
+        throw rateLimitError(refusal, call.operation === "embeddings" ? "input" : "prompt");
       }
       lease = decision.lease;
     }

@@ -1,5 +1,5 @@
+import { jsonSetting } from "@strata/kit";
 import { z } from "zod";
-import { jsonSetting } from "../json-setting.js";
 import { parseChainEntry } from "./model-chains.js";
 
 const positiveInt = z.coerce.number().int().positive();

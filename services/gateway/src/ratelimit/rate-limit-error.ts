@@ -8,15 +8,21 @@ const dimensionNames = {
   concurrency: "concurrent requests",
 } as const;
 
-/** The 429 for a refusal, saying which limit (key or tenant, which dimension) and when to come back. */
-export function rateLimitError(refusal: RateLimitRefusal): StrataError {
+/**
+ * The 429 for a refusal, saying which limit (key or tenant, which dimension) and when to come back.
+ * `estimated` says what the token estimate counted: a completion's prompt and max_tokens, or an
+ * embedding's input.
+ */
+export function rateLimitError(refusal: RateLimitRefusal, estimated: "prompt" | "input" = "prompt"): StrataError {
   const owner = refusal.scope === "key" ? `API key ${refusal.id}` : `tenant ${refusal.id}`;
   const name = dimensionNames[refusal.dimension];
   if (refusal.neverFits) {
     return new StrataError(
       "rate_limit_exceeded",
       `Request too large for the ${name} limit of ${owner}: Limit ${refusal.limit}, Requested ${refusal.requested} ` +
-        "(prompt estimate plus max_tokens). Shorten the prompt or lower max_tokens.",
+        (estimated === "input"
+          ? "(input estimate). Send less input per request."
+          : "(prompt estimate plus max_tokens). Shorten the prompt or lower max_tokens."),
       { retryable: false },
     );
   }

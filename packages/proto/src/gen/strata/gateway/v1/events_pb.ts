@@ -55,7 +55,7 @@ export type UsageEvent = Message<"strata.gateway.v1.UsageEvent"> & {
   endpointId: string;
 
   /**
-   * "chat.completions", "completions"
+   * "chat.completions", "completions", "embeddings"
    *
    * @generated from field: string operation = 7;
    */
