@@ -88,14 +88,19 @@ export class EndpointTable {
 
   /**
    * Replaces the endpoint list. An endpoint whose configuration is unchanged keeps its state (health,
-   * load), so a refresh of the same list changes nothing; a changed one starts over as `unknown`.
+   * load), so a refresh of the same list changes nothing. One still serving the same model at the same
+   * address keeps its health and load under its new settings (aliases, routing, prices): an edit of
+   * those must not make a healthy engine unroutable until its next health check. Anything else starts
+   * over as `unknown`.
    */
   replace(configs: readonly EndpointConfig[]): void {
     const states = configs.map((config) => {
       const current = this.byId.get(config.id);
-      return current && JSON.stringify(current.config) === JSON.stringify(config)
-        ? current
-        : this.createState(config);
+      if (!current) return this.createState(config);
+      if (JSON.stringify(current.config) === JSON.stringify(config)) return current;
+      if (current.config.url === config.url && current.config.model === config.model)
+        return { ...current, config };
+      return this.createState(config);
     });
     this.index(states);
     // A copy: a listener may stop listening while being told.
