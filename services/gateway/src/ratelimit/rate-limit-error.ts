@@ -13,7 +13,10 @@ const dimensionNames = {
  * `estimated` says what the token estimate counted: a completion's prompt and max_tokens, or an
  * embedding's input.
  */
-export function rateLimitError(refusal: RateLimitRefusal, estimated: "prompt" | "input" = "prompt"): StrataError {
+export function rateLimitError(
+  refusal: RateLimitRefusal,
+  estimated: "prompt" | "input" = "prompt",
+): StrataError {
   const owner = refusal.scope === "key" ? `API key ${refusal.id}` : `tenant ${refusal.id}`;
   const name = dimensionNames[refusal.dimension];
   if (refusal.neverFits) {
