@@ -91,7 +91,8 @@ export class BatchStore {
         throw new StrataError("invalid_request", `No batch with id '${after}' to list after.`, {
           param: "after",
         });
-      cursor = `AND (created_at, id) < ($${params.push(found.createdAt)}, $${params.push(found.id)})`;
+      // Compared in SQL: a JS Date would cut created_at to milliseconds and skip or repeat rows.
+      cursor = `AND (created_at, id) < (SELECT created_at, id FROM gateway.batches WHERE id = $${params.push(found.id)})`;
     }
     const result = await this.db.query<Row>(
       `SELECT ${batchColumns} FROM gateway.batches WHERE tenant_id = $1 ${cursor}

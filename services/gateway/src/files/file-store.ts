@@ -105,7 +105,8 @@ export class FileStore {
         });
       });
       conditions.push(
-        `(created_at, id) ${comparison} ($${params.push(cursor.createdAt)}, $${params.push(cursor.id)})`,
+        // Compared in SQL: a JS Date would cut created_at to milliseconds and skip or repeat rows.
+        `(created_at, id) ${comparison} (SELECT created_at, id FROM gateway.files WHERE id = $${params.push(cursor.id)})`,
       );
     }
     const direction = options.order === "asc" ? "ASC" : "DESC";

@@ -87,7 +87,10 @@ export class DeadLetterStore {
         throw new StrataError("invalid_request", `No dead letter with id '${options.after}' to list after.`, {
           param: "after",
         });
-      conditions.push(`(created_at, id) < ($${params.push(cursor.createdAt)}, $${params.push(cursor.id)})`);
+      // Compared in SQL: a JS Date would cut created_at to milliseconds and skip or repeat rows.
+      conditions.push(
+        `(created_at, id) < (SELECT created_at, id FROM gateway.dead_letters WHERE id = $${params.push(cursor.id)})`,
+      );
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
     const result = await this.db.query<Row>(

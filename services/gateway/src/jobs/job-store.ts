@@ -88,7 +88,8 @@ export class JobStore {
         throw new StrataError("invalid_request", `No job with id '${after}' to list after.`, {
           param: "after",
         });
-      cursor = `AND (created_at, id) < ($${params.push(found.createdAt)}, $${params.push(found.id)})`;
+      // Compared in SQL: a JS Date would cut created_at to milliseconds and skip or repeat rows.
+      cursor = `AND (created_at, id) < (SELECT created_at, id FROM gateway.jobs WHERE id = $${params.push(found.id)})`;
     }
     const result = await this.db.query<JobRow>(
       `SELECT ${jobColumns} FROM gateway.jobs WHERE tenant_id = $1 AND batch_id IS NULL ${cursor}
