@@ -3,18 +3,12 @@
  * takes the same object directly. A bad value stops start-up with the variable's name.
  */
 import { hostname } from "node:os";
-import { type EnvMapping, loadConfig } from "@strata/kit";
+import { boolSetting, type EnvMapping, loadConfig } from "@strata/kit";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const seconds = z.coerce.number().positive();
-const bool = z.preprocess((value) => {
-  if (typeof value !== "string") return value;
-  const normalized = value.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(normalized)) return true;
-  if (["false", "0", "no", "off"].includes(normalized)) return false;
-  return value;
-}, z.boolean());
+const bool = boolSetting();
 
 export const operatorConfigSchema = z
   .object({

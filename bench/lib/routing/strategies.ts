@@ -43,7 +43,7 @@ export function planStrategies(): StrategyPlan {
   const skipped: StrategyPlan["skipped"] = [];
   for (const name of strategyNames) {
     if (name === "precise") {
-      // Not a registry entry: it needs an index fed by the engines and a tokenizer (precisePlugin(deps)).
+      // Built here, not through the registry: it needs an index fed by the engines and a tokenizer.
       runnable.push({ name, create: createPreciseInstance });
       continue;
     }

@@ -1,8 +1,9 @@
 import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import type { Logger } from "@strata/kit";
 import type { KubeClient } from "./kube-client.js";
-import type { KubeObject } from "./kube-object.js";
+import { type KubeObject, objectKey } from "./kube-object.js";
 import { type ResourceType, resourcePath } from "./resource-types.js";
+import { WakeableSleep } from "./wakeable-sleep.js";
 
 export interface InformerHandlers<T> {
   onAdd?(object: T): void;
@@ -42,7 +43,7 @@ export class Informer<T extends KubeObject> {
   private currentWatch: AbortController | undefined;
   /** Set when the informer itself ends a watch (an ERROR event), so the abort is not taken for a failure. */
   private endingWatch = false;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new WakeableSleep();
   private resyncTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
 
@@ -76,7 +77,7 @@ export class Informer<T extends KubeObject> {
     this.stopped = true;
     clearInterval(this.resyncTimer);
     this.currentWatch?.abort();
-    this.wake?.();
+    this.sleeper.wake();
     await this.loop;
   }
 
@@ -102,7 +103,7 @@ export class Informer<T extends KubeObject> {
           return;
         }
         this.options.logger.warn({ err: error, kind: this.options.type.kind }, "watch failed; retrying");
-        await this.sleep(backoffMs);
+        await this.sleeper.sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
       }
     }
@@ -115,7 +116,7 @@ export class Informer<T extends KubeObject> {
     for (const item of list.items) {
       // LIST items carry no apiVersion/kind; watch events do. Keep both shapes the same.
       const object = { ...item, apiVersion: type.apiVersion, kind: type.kind };
-      const key = storeKey(object);
+      const key = objectKey(object);
       seen.add(key);
       this.upsert(key, object);
     }
@@ -163,7 +164,7 @@ export class Informer<T extends KubeObject> {
     const version = object.metadata?.resourceVersion;
     if (version) this.resourceVersion = version;
     if (phase === "BOOKMARK") return;
-    const key = storeKey(object);
+    const key = objectKey(object);
     if (phase === "DELETED") {
       this.store.delete(key);
       this.options.handlers.onDelete?.(object);
@@ -185,18 +186,4 @@ export class Informer<T extends KubeObject> {
     if (!this.synced || !this.options.handlers.onResync) return;
     for (const object of this.store.values()) this.options.handlers.onResync(object);
   }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-}
-
-function storeKey(object: KubeObject): string {
-  return `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
 }

@@ -4,6 +4,7 @@ import { isAlreadyExists, isConflict } from "./kube-api-error.js";
 import type { KubeClient } from "./kube-client.js";
 import type { KubeObject } from "./kube-object.js";
 import { resourceTypes } from "./resource-types.js";
+import { WakeableSleep } from "./wakeable-sleep.js";
 
 interface LeaseSpec {
   holderIdentity?: string;
@@ -49,7 +50,7 @@ export class LeaderElector {
   private leading = false;
   private lastRenewal = 0;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new WakeableSleep();
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: LeaderElectionOptions) {
@@ -70,7 +71,7 @@ export class LeaderElector {
   /** Stops campaigning; with `release`, a leader hands the Lease back so a standby takes over at once. */
   async stop({ release = true } = {}): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.wake();
     await this.loop;
     if (this.leading) {
       this.leading = false;
@@ -104,7 +105,7 @@ export class LeaderElector {
       }
       // Candidates add jitter so standbys do not hit the Lease in lockstep (client-go's JitterFactor 1.2).
       const jitter = this.leading ? 1 : 1 + Math.random() * 0.2;
-      await this.sleep(this.options.retryPeriodMs * jitter);
+      await this.sleeper.sleep(this.options.retryPeriodMs * jitter);
     }
   }
 
@@ -170,16 +171,6 @@ export class LeaderElector {
     } catch (error) {
       this.options.logger.warn({ err: error, lease: name }, "leader election: could not release the lease");
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }
 

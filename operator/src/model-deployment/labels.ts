@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { OwnerReference } from "../kube/kube-object.js";
+import type { KubeObject, OwnerReference } from "../kube/kube-object.js";
 import { resourceTypes } from "../kube/resource-types.js";
 import { type EngineKind, engineKindOf, type ModelDeployment } from "./types.js";
 
@@ -46,6 +46,12 @@ export function childLabels(md: ModelDeployment): Record<string, string> {
  */
 export function selectorLabels(md: ModelDeployment): Record<string, string> {
   return { [labelKeys.managedBy]: managedBy, [labelKeys.modelDeployment]: md.metadata.name };
+}
+
+/** Whether an object carries a ModelDeployment's selector labels: the operator made it for that one. */
+export function hasSelectorLabels(object: Pick<KubeObject, "metadata">, md: ModelDeployment): boolean {
+  const labels = object.metadata.labels ?? {};
+  return labels[labelKeys.managedBy] === managedBy && labels[labelKeys.modelDeployment] === md.metadata.name;
 }
 
 export function selectorString(md: ModelDeployment): string {

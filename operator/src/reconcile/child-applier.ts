@@ -3,7 +3,7 @@ import { isConflict } from "../kube/kube-api-error.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import { controllerOf, type KubeObject } from "../kube/kube-object.js";
 import type { ResourceType } from "../kube/resource-types.js";
-import { labelKeys, managedBy } from "../model-deployment/labels.js";
+import { hasSelectorLabels } from "../model-deployment/labels.js";
 import type { ModelDeployment } from "../model-deployment/types.js";
 import { ChildConflictError } from "./child-conflict-error.js";
 
@@ -72,10 +72,5 @@ export class ChildApplier {
 function belongsTo(object: KubeObject, md: ModelDeployment): boolean {
   const owner = controllerOf(object);
   if (owner) return owner.kind === "ModelDeployment" && owner.uid === md.metadata.uid;
-  const labels = object.metadata.labels ?? {};
-  return (
-    !object.metadata.ownerReferences?.length &&
-    labels[labelKeys.managedBy] === managedBy &&
-    labels[labelKeys.modelDeployment] === md.metadata.name
-  );
+  return !object.metadata.ownerReferences?.length && hasSelectorLabels(object, md);
 }

@@ -5,7 +5,7 @@ import type { EventSink } from "../kube/event-recorder.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import type { KubeObject } from "../kube/kube-object.js";
 import { resourceTypes } from "../kube/resource-types.js";
-import { labelKeys, managedBy } from "../model-deployment/labels.js";
+import { hasSelectorLabels } from "../model-deployment/labels.js";
 import type { ModelDeployment } from "../model-deployment/types.js";
 
 /**
@@ -45,10 +45,7 @@ export async function finalize(
   const namespace = md.metadata.namespace ?? "";
   const claimName = modelCacheClaimName(md);
   const claim = await client.get<KubeObject>(resourceTypes.persistentVolumeClaim, namespace, claimName);
-  const ours =
-    claim?.metadata.labels?.[labelKeys.managedBy] === managedBy &&
-    claim.metadata.labels?.[labelKeys.modelDeployment] === md.metadata.name;
-  if (claim && ours && !claim.metadata.deletionTimestamp) {
+  if (claim && hasSelectorLabels(claim, md) && !claim.metadata.deletionTimestamp) {
     await client.delete(resourceTypes.persistentVolumeClaim, namespace, claimName, claim.metadata.uid);
     logger.info({ key: `${namespace}/${md.metadata.name}`, claim: claimName }, "deleted model cache claim");
     await events.record(

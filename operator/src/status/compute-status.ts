@@ -32,10 +32,11 @@ export function computeStatus(inputs: StatusInputs): ModelDeploymentStatus {
   const endpoints = endpointsFrom(inputs.slices);
   const readyReplicas = deployment?.status?.readyReplicas ?? 0;
   const gpuResource = md.spec.resources?.gpu?.resourceName ?? "nvidia.com/gpu";
-  const problem = degradation(inputs, diagnosePods(inputs.pods, gpuResource));
+  const progressing = progressingCondition(deployment, desired);
+  const problem = degradation(inputs, diagnosePods(inputs.pods, gpuResource), progressing);
   const conditions: Condition[] = [
     availableCondition(inputs, endpoints, desired, problem),
-    progressingCondition(deployment, desired),
+    progressing,
     problem
       ? { type: "Degraded", status: "True" as const, ...problem }
       : { type: "Degraded", status: "False" as const, reason: "AsExpected", message: "no problems found" },
@@ -51,15 +52,20 @@ export function computeStatus(inputs: StatusInputs): ModelDeploymentStatus {
   };
 }
 
-function degradation(inputs: StatusInputs, podProblem: Problem | undefined): Problem | undefined {
+function degradation(
+  inputs: StatusInputs,
+  podProblem: Problem | undefined,
+  progressing: Condition,
+): Problem | undefined {
   if (inputs.reconcileError) {
     return { reason: "ReconcileError", message: inputs.reconcileError.message };
   }
   if (podProblem) return podProblem;
   const failure = replicaFailure(inputs.deployment);
   if (failure) return { reason: "ReplicaFailure", message: `pods cannot be created: ${failure}` };
-  const stuck = progressingCondition(inputs.deployment, desiredReplicas(inputs.md));
-  if (stuck.reason === "ProgressDeadlineExceeded") return { reason: stuck.reason, message: stuck.message };
+  if (progressing.reason === "ProgressDeadlineExceeded") {
+    return { reason: progressing.reason, message: progressing.message };
+  }
   return undefined;
 }
 

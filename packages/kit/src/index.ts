@@ -1,5 +1,6 @@
 export * from "./bus/index.js";
 export * from "./chat-template/chat-template.js";
+export * from "./config/bool-setting.js";
 export * from "./config/json-setting.js";
 export * from "./config/load-config.js";
 export * from "./db/index.js";
@@ -14,6 +15,7 @@ export * from "./grpc/service-definition.js";
 export type * from "./grpc/types.js";
 export * from "./lifecycle/shutdown.js";
 export * from "./logging/logger.js";
+export * from "./metrics/metrics-text.js";
 export * from "./metrics/registry.js";
 export * from "./ops/ops-server.js";
 export * from "./tracing/tracing.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ConfigError, loadConfig, redactConfig } from "../src/index.js";
+import { boolSetting, ConfigError, loadConfig, redactConfig } from "../src/index.js";
 
 const schema = z
   .object({
@@ -40,5 +40,14 @@ describe("configuration", () => {
       databaseUrl: "postgres://u:redacted@h/db",
       port: 1,
     });
+  });
+
+  it("reads on/off settings from the usual words, and rejects others", () => {
+    const flag = boolSetting();
+    for (const word of ["true", " 1", "YES", "on "]) expect(flag.parse(word)).toBe(true);
+    for (const word of ["false", "0", "No", "OFF"]) expect(flag.parse(word)).toBe(false);
+    expect(flag.parse(true)).toBe(true);
+    expect(flag.safeParse("maybe").success).toBe(false);
+    expect(flag.safeParse("").success).toBe(false);
   });
 });

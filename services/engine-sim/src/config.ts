@@ -3,17 +3,12 @@
  * `--kv-capacity-blocks=2048`), an environment variable (`ENGINE_SIM_KV_CAPACITY_BLOCKS`), or an
  * option of startEngineSim(). Flags beat environment variables; a bad value names the setting.
  */
+import { boolSetting } from "@strata/kit";
 import { z } from "zod";
 import { faultRuleSchema } from "./faults/fault-injector.js";
 import { scriptRuleSchema } from "./generation/script.js";
 
-const bool = z.preprocess((value) => {
-  if (typeof value !== "string") return value;
-  const normalized = value.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(normalized)) return true;
-  if (["false", "0", "no", "off"].includes(normalized)) return false;
-  return value;
-}, z.boolean());
+const bool = boolSetting();
 const int = (min: number) => z.coerce.number().int().min(min);
 const nonNegative = () => z.coerce.number().finite().min(0);
 

@@ -1,3 +1,5 @@
+/** Moved to @strata/kit (the operator reads engine metrics too); kept here for existing importers. */
+export { type MetricSample, parseMetricsText } from "@strata/kit";
 export { type Clock, systemClock } from "./clock.js";
 export {
   type EndpointConfig,
@@ -9,7 +11,6 @@ export {
   routerEnvMapping,
 } from "./config.js";
 export { loadRouterConfig } from "./config-source.js";
-export { type MetricSample, parseMetricsText } from "./engine-metrics/metrics-text.js";
 export {
   BlockIndex,
   createPrecise,

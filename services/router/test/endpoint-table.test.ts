@@ -7,10 +7,13 @@ describe("endpoint table", () => {
     const table = new EndpointTable([endpoint("a", "llama", { aliases: ["chat"] })], testPolicy);
     table.get("a")!.health.checkPassed();
     expect(table.get("a")!.health.routable).toBe(true);
+    const before = table.get("a");
 
     table.replace([endpoint("a", "llama", { aliases: ["chat-next"] })]);
     expect(table.get("a")!.config.aliases).toEqual(["chat-next"]);
     expect(table.get("a")!.health.routable).toBe(true);
+    // The same state object: health checks keyed by it keep their timer and in-flight probe.
+    expect(table.get("a")).toBe(before);
   });
 
   it("starts an engine over when its address or model changes", () => {

@@ -1,6 +1,6 @@
+import { parseMetricsText } from "@strata/kit";
 import { describe, expect, it } from "vitest";
 import { readEngineLoad } from "../src/engine-metrics/engine-load.js";
-import { parseMetricsText } from "../src/engine-metrics/metrics-text.js";
 
 const vllmNew = `# HELP vllm:num_requests_running Number of requests in model execution batches.
 # TYPE vllm:num_requests_running gauge

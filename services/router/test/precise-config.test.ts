@@ -1,18 +1,8 @@
-import { ConfigError } from "@strata/kit";
 import { describe, expect, it } from "vitest";
 import { loadRouterConfig } from "../src/config-source.js";
 import { BlockIndex, createSimTokenize } from "../src/kv-events/index.js";
 import { createStrategy } from "../src/scoring/strategy-registry.js";
-
-function problems(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configProblems as problems } from "./support/config-problems.js";
 
 const endpoint = (extra: Record<string, unknown> = {}) =>
   JSON.stringify([{ id: "a", url: "http://10.0.0.7:8000", model: "llama", ...extra }]);

@@ -5,22 +5,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, silentLogger } from "@strata/kit";
+import { silentLogger } from "@strata/kit";
 import { describe, expect, it } from "vitest";
 import { loadRouterConfig } from "../src/config-source.js";
 import { kvEventsRouterSchema } from "../src/kv-events/config.js";
 import { createKvEventsRuntime } from "../src/kv-events/kv-events-runtime.js";
 import { byteLevelTokenizerJson } from "./support/byte-level-tokenizer-json.js";
-
-function problems(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configProblems as problems } from "./support/config-problems.js";
 
 const fromFile = (config: unknown, env: Record<string, string> = {}) =>
   loadRouterConfig({ ROUTER_CONFIG_FILE: "/r.json", ...env }, () => JSON.stringify(config));

@@ -71,8 +71,50 @@ function isJson(text: string): boolean {
   }
 }
 
-/** Which tool call a streamed character offset belongs to, for streaming arguments call by call. */
-export function callBoundaries(calls: readonly ToolCallReply[]): number[] {
+/** The text the engine generates for a structured answer: the JSON document, or the calls' arguments. */
+export function replyText(structured: StructuredReply | undefined): string | undefined {
+  return structured?.kind === "json"
+    ? structured.text
+    : structured?.calls.map((call) => call.arguments).join("");
+}
+
+/** The generated text split back into each call's arguments (shorter when max_tokens cut it). */
+export function splitCallArguments(text: string, calls: readonly ToolCallReply[]): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (const end of callBoundaries(calls)) {
+    if (start >= text.length && parts.length > 0) break;
+    parts.push(text.slice(start, Math.min(end, text.length)));
+    start = end;
+  }
+  return parts;
+}
+
+/** Cuts streamed argument text into pieces that each lie within one call, for streaming call by call. */
+export class CallArgumentCutter {
+  private offset = 0;
+  private readonly ends: number[];
+
+  constructor(calls: readonly ToolCallReply[]) {
+    this.ends = callBoundaries(calls);
+  }
+
+  /** Hands each piece of `delta` to `piece` with its call's index, in order; text past the last call is dropped. */
+  cut(delta: string, piece: (call: number, text: string) => void): void {
+    let remaining = delta;
+    while (remaining.length > 0) {
+      const call = this.ends.findIndex((end) => end > this.offset);
+      if (call === -1) return;
+      const text = remaining.slice(0, (this.ends[call] as number) - this.offset);
+      piece(call, text);
+      this.offset += text.length;
+      remaining = remaining.slice(text.length);
+    }
+  }
+}
+
+/** Where each call's arguments end in the generated text. */
+function callBoundaries(calls: readonly ToolCallReply[]): number[] {
   const ends: number[] = [];
   let end = 0;
   for (const call of calls) {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { OutputPlan } from "../generation/output-plan.js";
-import type { ToolCallReply } from "../generation/structured-reply.js";
+import { splitCallArguments, type ToolCallReply } from "../generation/structured-reply.js";
 import type { ApiError, ApiErrorKind } from "./errors.js";
 
 export interface AnthropicUsage {
@@ -55,7 +55,7 @@ export function messageBody(
   usage: AnthropicUsage,
 ): unknown {
   const content = calls
-    ? splitCalls(plan.text, calls).map((input, index) => ({
+    ? splitCallArguments(plan.text, calls).map((input, index) => ({
         type: "tool_use",
         id: toolUseId(),
         name: calls[index]?.name,
@@ -72,19 +72,6 @@ export function messageBody(
     stop_sequence: plan.stopReason,
     usage,
   };
-}
-
-/** The generated text back into each call's input JSON. */
-export function splitCalls(text: string, calls: readonly ToolCallReply[]): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  for (const call of calls) {
-    const end = start + call.arguments.length;
-    if (start >= text.length && parts.length > 0) break;
-    parts.push(text.slice(start, Math.min(end, text.length)));
-    start = end;
-  }
-  return parts;
 }
 
 const STATUS: Record<ApiErrorKind, { status: number; type: string }> = {

@@ -10,7 +10,8 @@ import { applyFaultBeforeAnswer } from "../faults/apply-fault.js";
 import type { OutputPlan } from "../generation/output-plan.js";
 import { createPrng, seedFrom } from "../generation/prng.js";
 import {
-  callBoundaries,
+  CallArgumentCutter,
+  replyText,
   type StructuredReply,
   structuredReply,
   type ToolChoice,
@@ -143,15 +144,17 @@ export async function handleAnthropicMessages(
       `prompt is too long: ${tokenIds.length} tokens + ${body.max_tokens} max_tokens > ${limit} maximum`,
     );
   const matchText = lastUserText(messages);
-  const structured = structuredReply(
-    {
-      tools: (body.tools ?? []).map((tool) => ({ name: tool.name, parameters: tool.input_schema })),
-      toolChoice: toolChoice(body),
-      json: body.output_config?.format ? { schema: body.output_config.format.schema } : undefined,
-      rule: context.planner.scriptedRule(matchText),
-    },
-    createPrng(seedFrom([...tokenIds, 11])),
-  );
+  const tools = (body.tools ?? []).map((tool) => ({ name: tool.name, parameters: tool.input_schema }));
+  const choice = toolChoice(body);
+  const json = body.output_config?.format ? { schema: body.output_config.format.schema } : undefined;
+  // A plain request (no tools, no output format) has no structured answer: skip the rule scan and seeding.
+  const structured =
+    tools.length === 0 && json === undefined
+      ? undefined
+      : structuredReply(
+          { tools, toolChoice: choice, json, rule: context.planner.scriptedRule(matchText) },
+          createPrng(seedFrom([...tokenIds, 11])),
+        );
   const fault = context.faults.take(matchText, request.headers["x-sim-fault"]);
   if (await applyFaultBeforeAnswer(fault, "anthropic", response, body.stream === true)) return;
   const plan = context.planner.plan({
@@ -160,10 +163,7 @@ export async function handleAnthropicMessages(
     choiceIndex: 0,
     maxTokens: body.max_tokens,
     stop: body.stop_sequences ?? [],
-    reply:
-      structured?.kind === "json"
-        ? structured.text
-        : structured?.calls.map((call) => call.arguments).join(""),
+    reply: replyText(structured),
   });
   const answer = { id: messageId(), model: context.options.model, tokenIds, plan, structured };
   if (body.stream) return stream(context, answer, response, fault?.dropAfterChunks);
@@ -235,14 +235,13 @@ function stream(
 class BlockEvents {
   private started = false;
   private block = -1;
-  private offset = 0;
-  private readonly ends: number[];
+  private readonly cutter: CallArgumentCutter;
 
   constructor(
     private readonly sse: SseWriter,
     private readonly answer: Answer,
   ) {
-    this.ends = callBoundaries(this.calls());
+    this.cutter = new CallArgumentCutter(this.calls());
   }
 
   private calls() {
@@ -273,22 +272,16 @@ class BlockEvents {
       this.send("content_block_delta", { index: this.block, delta: { type: "text_delta", text: delta } });
       return;
     }
-    let remaining = delta;
-    while (remaining.length > 0) {
-      const call = this.ends.findIndex((end) => end > this.offset);
-      if (call === -1) return;
+    this.cutter.cut(delta, (call, piece) => {
       if (call > this.block) {
         if (this.block >= 0) this.send("content_block_stop", { index: this.block });
         this.open({ type: "tool_use", id: toolUseId(), name: this.calls()[call]?.name, input: {} });
       }
-      const piece = remaining.slice(0, (this.ends[call] as number) - this.offset);
       this.send("content_block_delta", {
         index: this.block,
         delta: { type: "input_json_delta", partial_json: piece },
       });
-      this.offset += piece.length;
-      remaining = remaining.slice(piece.length);
-    }
+    });
   }
 
   finish(usage: ReturnType<typeof anthropicUsage>): void {

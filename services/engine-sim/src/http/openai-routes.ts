@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ChoiceSpec, runChoices } from "../engine/run-choices.js";
 import { applyFaultBeforeAnswer, type ErrorFlavor } from "../faults/apply-fault.js";
 import type { OutputPlan } from "../generation/output-plan.js";
-import type { StructuredReply } from "../generation/structured-reply.js";
+import { replyText, type StructuredReply } from "../generation/structured-reply.js";
 import { lastUserText, renderChatTemplate } from "../model/chat-template.js";
 import { type EngineContext, TGI_VERSION } from "./context.js";
 import { ApiError, badRequest } from "./errors.js";
@@ -118,8 +118,7 @@ function execute(
   extras: { structured?: StructuredReply | undefined; dropAfter?: number | undefined } = {},
 ): void {
   const { structured } = extras;
-  const reply =
-    structured?.kind === "json" ? structured.text : structured?.calls.map((call) => call.arguments).join("");
+  const reply = replyText(structured);
   const specs: ChoiceSpec[] = [];
   for (const prompt of prompts) {
     const maxTokens = effectiveMaxTokens(context, prompt.tokenIds.length, sampling.maxTokens);

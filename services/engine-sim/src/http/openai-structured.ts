@@ -23,16 +23,12 @@ export function openAiStructuredReply(
   promptTokenIds: readonly number[],
 ): StructuredReply | undefined {
   const tools = offeredTools(body.tools);
+  const choice = toolChoice(body.tool_choice, tools);
+  const json = jsonMode(body.response_format);
+  // A plain request (no tools, no response_format) has no structured answer: skip the rule scan and seeding.
+  if (tools.length === 0 && json === undefined) return undefined;
   const random = createPrng(seedFrom([...promptTokenIds, (body.seed ?? 0) >>> 0, 7]));
-  return structuredReply(
-    {
-      tools,
-      toolChoice: toolChoice(body.tool_choice, tools),
-      json: jsonMode(body.response_format),
-      rule: planner.scriptedRule(matchText),
-    },
-    random,
-  );
+  return structuredReply({ tools, toolChoice: choice, json, rule: planner.scriptedRule(matchText) }, random);
 }
 
 function offeredTools(value: unknown): OfferedTool[] {

@@ -5,7 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { OutputPlan } from "../generation/output-plan.js";
-import { callBoundaries, type ToolCallReply } from "../generation/structured-reply.js";
+import {
+  CallArgumentCutter,
+  splitCallArguments,
+  type ToolCallReply,
+} from "../generation/structured-reply.js";
 import type { ResponseMeta } from "./openai-format.js";
 
 export function toolCallId(): string {
@@ -27,7 +31,7 @@ export function withToolCalls(
   completion.choices.forEach((choice, index) => {
     const plan = plans[index] as OutputPlan;
     choice.message.content = null;
-    choice.message.tool_calls = splitArguments(plan.text, calls).map((args, callIndex) => ({
+    choice.message.tool_calls = splitCallArguments(plan.text, calls).map((args, callIndex) => ({
       id: toolCallId(),
       type: "function",
       function: { name: calls[callIndex]?.name ?? "", arguments: args },
@@ -37,39 +41,22 @@ export function withToolCalls(
   return body;
 }
 
-/** The generated text split back into each call's arguments (shorter when max_tokens cut it). */
-function splitArguments(text: string, calls: readonly ToolCallReply[]): string[] {
-  const ends = callBoundaries(calls);
-  const parts: string[] = [];
-  let start = 0;
-  for (const end of ends) {
-    if (start >= text.length && parts.length > 0) break;
-    parts.push(text.slice(start, Math.min(end, text.length)));
-    start = end;
-  }
-  return parts;
-}
-
 /** Streams one choice's tool calls: call headers as each call begins, then its argument pieces. */
 export class ToolCallStreamer {
-  private offset = 0;
   private opened = -1;
-  private readonly ends: number[];
+  private readonly cutter: CallArgumentCutter;
 
   constructor(
     private readonly meta: ResponseMeta,
     private readonly choice: number,
     private readonly calls: readonly ToolCallReply[],
   ) {
-    this.ends = callBoundaries(calls);
+    this.cutter = new CallArgumentCutter(calls);
   }
 
   chunks(text: string, plan: OutputPlan | null): unknown[] {
     const out: unknown[] = [];
-    let remaining = text;
-    while (remaining.length > 0) {
-      const call = this.ends.findIndex((end) => end > this.offset);
-      if (call === -1) break;
+    this.cutter.cut(text, (call, piece) => {
       if (call > this.opened) {
         out.push(
           this.chunk({
@@ -81,11 +68,8 @@ export class ToolCallStreamer {
         );
         this.opened = call;
       }
-      const piece = remaining.slice(0, (this.ends[call] as number) - this.offset);
       out.push(this.chunk({ index: call, function: { arguments: piece } }));
-      this.offset += piece.length;
-      remaining = remaining.slice(piece.length);
-    }
+    });
     if (plan) out.push(this.finish(plan));
     return out;
   }

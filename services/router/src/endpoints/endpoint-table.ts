@@ -19,6 +19,11 @@ export type EndpointTransitionListener = (
 /** Told the whole new endpoint list after every change; the table is already updated. */
 export type EndpointsChangedListener = (endpoints: readonly EndpointState[]) => void;
 
+/** The table's own view: only it may change an endpoint's settings (in place, see `replace`). */
+interface TableEntry extends Omit<EndpointState, "config"> {
+  config: EndpointConfig;
+}
+
 const noLoad: EngineLoad = { running: undefined, waiting: undefined, kvCacheUsage: undefined };
 
 /**
@@ -27,8 +32,8 @@ const noLoad: EngineLoad = { running: undefined, waiting: undefined, kvCacheUsag
  * subscriptions, strategies) follow, which is why every lookup goes through this table.
  */
 export class EndpointTable {
-  private endpoints: EndpointState[] = [];
-  private byId = new Map<string, EndpointState>();
+  private endpoints: TableEntry[] = [];
+  private byId = new Map<string, TableEntry>();
   /** Served model name or alias → served model name. */
   private modelByName = new Map<string, string>();
   /** Adapter name → the base model of the endpoints serving it. */
@@ -91,31 +96,34 @@ export class EndpointTable {
    * load), so a refresh of the same list changes nothing. One still serving the same model at the same
    * address keeps its health and load under its new settings (aliases, routing, prices): an edit of
    * those must not make a healthy engine unroutable until its next health check. Anything else starts
-   * over as `unknown`.
+   * over as `unknown`. A kept endpoint stays the same state object: health checks and anything else
+   * following it by identity carry on undisturbed.
    */
   replace(configs: readonly EndpointConfig[]): void {
     const states = configs.map((config) => {
       const current = this.byId.get(config.id);
       if (!current) return this.createState(config);
       if (JSON.stringify(current.config) === JSON.stringify(config)) return current;
-      if (current.config.url === config.url && current.config.model === config.model)
-        return { ...current, config };
-      return this.createState(config);
+      if (current.config.url !== config.url || current.config.model !== config.model)
+        return this.createState(config);
+      current.config = config;
+      return current;
     });
     this.index(states);
     // A copy: a listener may stop listening while being told.
     for (const listener of [...this.listeners]) listener(this.endpoints);
   }
 
-  private createState(config: EndpointConfig): EndpointState {
+  private createState(config: EndpointConfig): TableEntry {
     const health = new EndpointHealth(this.policy, (from, to, reason) =>
-      this.onTransition?.(config, from, to, reason),
+      this.onTransition?.(state.config, from, to, reason),
     );
-    return { config, health, load: noLoad };
+    const state: TableEntry = { config, health, load: noLoad };
+    return state;
   }
 
-  private index(states: EndpointState[]): void {
-    const byId = new Map<string, EndpointState>();
+  private index(states: TableEntry[]): void {
+    const byId = new Map<string, TableEntry>();
     const modelByName = new Map<string, string>();
     const baseByAdapter = new Map<string, string>();
     const byModel = new Map<string, EndpointState[]>();

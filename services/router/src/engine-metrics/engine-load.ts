@@ -1,4 +1,4 @@
-import { type MetricSample, parseMetricsText } from "./metrics-text.js";
+import { type MetricSample, parseMetricsText } from "@strata/kit";
 
 export type EngineApi = "openai" | "tgi";
 

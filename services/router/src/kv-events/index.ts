@@ -18,7 +18,7 @@ export { type DecodedBatch, type DecodedKvEvent, decodeEventBatch, normalizeBloc
 export { createPromptRenderer, PROMPT_TEMPLATES, type PromptTemplate } from "./engine-prompt.js";
 export { createHfTokenize, HfTokenizer } from "./hf-tokenizer.js";
 export { type KvEventsEndpoint, KvEventsPool } from "./pool.js";
-export { createPrecise, type PreciseDeps, precisePlugin, preciseScorer } from "./precise.js";
+export { createPrecise, type PreciseDeps, preciseScorer } from "./precise.js";
 export {
   type BlockVisitor,
   PromptBlockHasher,

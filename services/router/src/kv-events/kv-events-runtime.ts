@@ -67,8 +67,7 @@ export function createKvEventsRuntime(
     },
     "precise routing hashes prompts as the engines do",
   );
-  const hashing = { blockSize: config.blockSize, hashSeed: config.hashSeed };
-  return { index, hasher, pool, precise: { index, tokenize, hasher, hashers, hashing, renderPrompt } };
+  return { index, hasher, pool, precise: { index, tokenize, hasher, hashers, renderPrompt } };
 }
 
 function createTokenize(tokenizer: KvEventsRouterConfig["tokenizer"]): Tokenize {

@@ -23,11 +23,10 @@ import type { z } from "zod";
 import type { Candidate } from "../scoring/candidate.js";
 import type { Scorer } from "../scoring/pipeline.js";
 import {
+  explanation,
   type RoutingRequest,
   type Strategy,
   type StrategyDecision,
-  type StrategyPlugin,
-  strategyPlugin,
 } from "../scoring/strategy.js";
 import { RotatingTieBreak } from "../scoring/tie-break.js";
 import type { BlockIndex } from "./block-index.js";
@@ -39,10 +38,11 @@ import type { Tokenize } from "./tokenize.js";
 export interface PreciseDeps {
   index: Pick<BlockIndex, "longestPrefixMatch" | "holds">;
   tokenize: Tokenize;
-  /** One hasher shared by every model's strategy; built from `tokenize` and `hashing` when absent. */
+  /**
+   * One hasher shared by every model's strategy; when absent, one over `tokenize` with engine-sim's
+   * block size and seed (16 tokens, seed "0").
+   */
   hasher?: PromptBlockHasher;
-  /** Must match the engines; engine-sim's defaults (16 tokens, seed "0") when absent. */
-  hashing?: { blockSize: number; hashSeed: string };
   /** Per-adapter hashers (vLLM keys an adapter's blocks apart); `hasher` serves every request when absent. */
   hashers?: Pick<PromptHashers, "for">;
   /** The engine's prompt text from the routed prompt (engine-prompt.ts); the prompt itself when absent. */
@@ -57,10 +57,7 @@ const noMatches: ReadonlyMap<string, number> = new Map();
 function matcher(deps: PreciseDeps) {
   const hasher =
     deps.hasher ??
-    new PromptBlockHasher(deps.tokenize, {
-      blockSize: deps.hashing?.blockSize ?? DEFAULT_BLOCK_SIZE,
-      hashSeed: deps.hashing?.hashSeed ?? DEFAULT_HASH_SEED,
-    });
+    new PromptBlockHasher(deps.tokenize, { blockSize: DEFAULT_BLOCK_SIZE, hashSeed: DEFAULT_HASH_SEED });
   const { index } = deps;
   const render = deps.renderPrompt ?? ((prompt: string) => prompt);
   const hasherFor = (request: RoutingRequest) => deps.hashers?.for(request.adapter) ?? hasher;
@@ -155,26 +152,22 @@ export function createPrecise(params: unknown, deps: PreciseDeps): Strategy {
         chosen,
         chosenIndex,
         scores: scores.subarray(0, candidates.length),
-        explain: () => ({
-          reason:
+        explain: () =>
+          explanation(
             best === 0
               ? `no cached prefix reported by any eligible engine; least loaded (${loadOf(chosen)})`
               : `longest cached prefix: ${chosenBlocks}/${blocks} blocks (${chosenBlocks * state.hasher.blockSize} tokens)`,
-          details: candidates.map(
-            (candidate, position) => `${state.describe(position)}, load ${loadOf(candidate)}`,
+            () =>
+              candidates.map(
+                (candidate, position) => `${state.describe(position)}, load ${loadOf(candidate)}`,
+              ),
           ),
-        }),
       };
     },
     onRouted(request) {
       state.remember(request);
     },
   };
-}
-
-/** The registry entry, once the router has an index and a tokenizer to give it. */
-export function precisePlugin(deps: PreciseDeps): StrategyPlugin {
-  return strategyPlugin(preciseParamsSchema, (params) => createPrecise(params, deps));
 }
 
 function loadOf(candidate: Candidate): number {

@@ -15,14 +15,15 @@
  * text's tokens whatever follows (TokenSpans). Callers walk the hashes in order and stop as soon as
  * they need no more (the first block no engine holds), so a cold prompt costs about one chunk.
  *
- * Boundaries live in one LRU (a Map in use order) bounded by `maxChunks`; a forgotten boundary is
- * recomputed from the nearest earlier one still known, or from the start.
+ * Boundaries live in one LRU (a RecentMap, set again on every use) bounded by `maxChunks`; a
+ * forgotten boundary is recomputed from the nearest earlier one still known, or from the start.
  *
  * A chunk that ends inside a long unbroken run (a word of thousands of letters, a wall of spaces)
  * yields no final token; the next chunk then starts from the same place. So that such a run costs
  * linear rather than quadratic work, a boundary without progress makes the following ones skip
  * tokenizing until the span has doubled.
  */
+import { RecentMap } from "../recent-map.js";
 import { type BlockHashScheme, type ChainHash, engineSimBlockHashScheme } from "./block-hash-scheme.js";
 import type { Tokenize, TokenSpans } from "./tokenize.js";
 
@@ -75,10 +76,9 @@ export class PromptBlockHasher {
   readonly blockSize: number;
   readonly scheme: BlockHashScheme;
   private readonly chunkChars: number;
-  private readonly maxChunks: number;
   private readonly spans: TokenSpans | undefined;
   private readonly root: Boundary;
-  private readonly boundaries = new Map<number, Boundary>();
+  private readonly boundaries: RecentMap<number, Boundary>;
   // Scratch buffers reused by every walk: the decision path allocates only what it must keep.
   private readonly ids: number[] = [];
   private readonly ends: number[] = [];
@@ -97,7 +97,7 @@ export class PromptBlockHasher {
     this.blockSize = options.blockSize;
     this.scheme = options.scheme ?? engineSimBlockHashScheme(options.hashSeed ?? "0");
     this.chunkChars = options.chunkChars ?? 256;
-    this.maxChunks = options.maxChunks ?? 32_768;
+    this.boundaries = new RecentMap(options.maxChunks ?? 32_768);
     this.spans = tokenize.spans;
     const leading = this.spans?.leading ?? [];
     const start: Boundary = {
@@ -164,8 +164,6 @@ export class PromptBlockHasher {
     const known = this.boundaries.get(key);
     if (known !== undefined && known.check === lane2 && known.depth === depth) {
       this.hits++;
-      // Re-inserting moves it to the back: the Map's order is use order, oldest first.
-      this.boundaries.delete(key);
       this.boundaries.set(key, known);
       return known;
     }
@@ -174,12 +172,7 @@ export class PromptBlockHasher {
       end < parent.retryAt
         ? { ...parent, check: lane2, depth, hashes: [] }
         : this.tokenizeTo(parent, prompt, end, lane2, depth);
-    if (known !== undefined) this.boundaries.delete(key);
     this.boundaries.set(key, boundary);
-    if (this.boundaries.size > this.maxChunks) {
-      const oldest = this.boundaries.keys().next().value as number;
-      this.boundaries.delete(oldest);
-    }
     return boundary;
   }
 

@@ -4,6 +4,7 @@
  * has other block hashes under each adapter). Adapter hashers are made on first use, remember a
  * smaller share of chunks each, and the least recently used goes when there are too many.
  */
+import { RecentMap } from "../recent-map.js";
 import { PromptBlockHasher } from "./prompt-block-hasher.js";
 import type { Tokenize } from "./tokenize.js";
 
@@ -17,35 +18,29 @@ export interface PromptHashersOptions {
 }
 
 export class PromptHashers {
-  private readonly adapters = new Map<string, PromptBlockHasher>();
-  private readonly maxAdapters: number;
+  /** Set again on every use, so the least recently used is forgotten first. */
+  private readonly adapters: RecentMap<string, PromptBlockHasher>;
 
   constructor(
     readonly base: PromptBlockHasher,
     private readonly tokenize: Tokenize,
     private readonly options: PromptHashersOptions,
   ) {
-    this.maxAdapters = options.maxAdapters ?? 32;
+    this.adapters = new RecentMap(options.maxAdapters ?? 32);
   }
 
   /** The hasher for a request served by `adapter` (the base one without, or when the engine ignores adapters). */
   for(adapter: string | undefined): PromptBlockHasher {
     const forAdapter = this.base.scheme.forAdapter;
     if (!adapter || !forAdapter) return this.base;
-    let hasher = this.adapters.get(adapter);
-    if (hasher) {
-      // Re-inserting keeps the Map in use order, oldest first.
-      this.adapters.delete(adapter);
-    } else {
-      hasher = new PromptBlockHasher(this.tokenize, {
+    const hasher =
+      this.adapters.get(adapter) ??
+      new PromptBlockHasher(this.tokenize, {
         blockSize: this.options.blockSize,
         scheme: forAdapter(adapter),
         chunkChars: this.options.chunkChars,
         maxChunks: Math.max(1_024, Math.floor(this.options.maxChunks / 8)),
       });
-      if (this.adapters.size >= this.maxAdapters)
-        this.adapters.delete(this.adapters.keys().next().value as string);
-    }
     this.adapters.set(adapter, hasher);
     return hasher;
   }

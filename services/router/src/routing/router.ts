@@ -118,17 +118,22 @@ export class Router {
     const reason = ejectionsIgnored
       ? `${explanation.reason}; every routable endpoint is ejected, ejections ignored`
       : explanation.reason;
-    const scores = request.omitCandidates ? undefined : Array.from(decision.scores);
+    // Details are built on first read; a caller that omits candidates never pays for them.
+    const scored = request.omitCandidates
+      ? undefined
+      : { scores: Array.from(decision.scores), details: explanation.details };
     const chosen = decision.chosen.endpoint;
     this.deps.inFlight.begin(request.requestId, chosen.id);
     strategy.onRouted?.(routingRequest, chosen.id);
     this.deps.listener?.routed(routingRequest, chosen.id);
     const served = adapter ?? model;
     this.deps.metrics.decisions.inc({ model: served, endpoint: chosen.id, strategy: strategy.name });
-    this.deps.logger.debug(
-      { requestId: request.requestId, model: served, endpoint: chosen.id, reason },
-      "routed",
-    );
+    if (this.deps.logger.isLevelEnabled("debug")) {
+      this.deps.logger.debug(
+        { requestId: request.requestId, model: served, endpoint: chosen.id, reason },
+        "routed",
+      );
+    }
     return {
       endpoint: { id: chosen.id, url: chosen.url, servedModel: served, api: chosen.api },
       model: served,
@@ -136,9 +141,9 @@ export class Router {
       reason,
       fallbacks: [...resolution.fallbacks],
       modelReason: resolution.reason,
-      candidates: scores
+      candidates: scored
         ? candidates.map((candidate, index) =>
-            toCandidateScore(candidate, scores[index]!, explanation.details[index] ?? ""),
+            toCandidateScore(candidate, scored.scores[index]!, scored.details[index] ?? ""),
           )
         : [],
     };

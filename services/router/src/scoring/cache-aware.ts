@@ -3,6 +3,7 @@ import { RadixTree } from "../prefix/radix-tree.js";
 import type { Candidate } from "./candidate.js";
 import {
   type DecisionExplanation,
+  explanation,
   type RoutingRequest,
   type Strategy,
   type StrategyDecision,
@@ -133,7 +134,7 @@ function explain(
     "cache-hit": `prefix match ${formatNumber(rates[chosenIndex]!)} > ${cacheThreshold}`,
     "smallest-tree": `best match ${formatNumber(rates[chosenIndex]!)} ≤ ${cacheThreshold}, smallest tree ${tree.sizeOf(chosen.endpoint.id)} chars`,
   };
-  return { reason: `cache-aware: ${reasons[decided.mode]}`, details: candidates.map(describe) };
+  return explanation(`cache-aware: ${reasons[decided.mode]}`, () => candidates.map(describe));
 }
 
 /** An adapter's cache is separate from the base model's, so its name leads the text. */

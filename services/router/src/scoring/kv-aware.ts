@@ -8,6 +8,7 @@ import { boundedLoadOf } from "./load.js";
 import { PrefillLanes } from "./prefill-lanes.js";
 import { PrefillSpeed } from "./prefill-speed.js";
 import {
+  explanation,
   type RoutingReport,
   type RoutingRequest,
   type Strategy,
@@ -95,12 +96,12 @@ export class KvAwareStrategy implements Strategy {
       chosen,
       chosenIndex,
       scores: numbers.costs.subarray(0, candidates.length),
-      explain() {
-        const details = candidates.map((candidate, index) =>
-          describeEstimate(candidate, index, numbers, view, speeds.factor(candidate.endpoint.id)),
-        );
-        return { reason: describeChoice(chosenIndex, numbers, view), details };
-      },
+      explain: () =>
+        explanation(describeChoice(chosenIndex, numbers, view), () =>
+          candidates.map((candidate, index) =>
+            describeEstimate(candidate, index, numbers, view, speeds.factor(candidate.endpoint.id)),
+          ),
+        ),
     };
   }
 

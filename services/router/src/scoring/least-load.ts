@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Candidate } from "./candidate.js";
-import { type Strategy, type StrategyDecision, strategyPlugin } from "./strategy.js";
+import { explanation, type Strategy, type StrategyDecision, strategyPlugin } from "./strategy.js";
 import { formatNumber, RotatingTieBreak } from "./tie-break.js";
 
 export const leastLoadParamsSchema = z
@@ -43,14 +43,13 @@ export function createLeastLoad(params: z.output<typeof leastLoadParamsSchema>):
         chosenIndex,
         scores,
         explain() {
-          const details = candidates.map(describeLoad);
           const healthy = candidates.filter((candidate) => candidate.eligible).length;
           const tie = ties > 1 ? ` (tied with ${ties - 1} more, rotating)` : "";
           const best = formatNumber(scores[chosenIndex]!);
-          return {
-            reason: `least load ${best} of ${healthy} healthy: ${details[chosenIndex]}${tie}`,
-            details,
-          };
+          const chosen = describeLoad(candidates[chosenIndex]!);
+          return explanation(`least load ${best} of ${healthy} healthy: ${chosen}${tie}`, () =>
+            candidates.map(describeLoad),
+          );
         },
       };
     },

@@ -1,5 +1,11 @@
 import type { Candidate } from "./candidate.js";
-import type { RoutingReport, RoutingRequest, Strategy, StrategyDecision } from "./strategy.js";
+import {
+  explanation,
+  type RoutingReport,
+  type RoutingRequest,
+  type Strategy,
+  type StrategyDecision,
+} from "./strategy.js";
 import { formatNumber, RotatingTieBreak } from "./tie-break.js";
 
 /** Keeps or drops one eligible candidate for this request (saturation, adapter, …). */
@@ -97,7 +103,7 @@ export function composeStrategy(name: string, spec: PipelineSpec): Strategy {
         chosenIndex,
         scores: totals.subarray(0, count),
         explain() {
-          const details = candidates.map((candidate, index) => {
+          const describe = (candidate: Candidate, index: number) => {
             if (candidate.eligible && !filtersIgnored && kept[index] === 0)
               return "filtered for this request";
             const terms = spec.scorers.map(({ scorer, weight }, position) => {
@@ -105,12 +111,13 @@ export function composeStrategy(name: string, spec: PipelineSpec): Strategy {
               return `${scorer.name} ${formatNumber(parts[position]![index]!)}×${weight}${note}`;
             });
             return terms.length === 0 ? "no scorers" : terms.join(", ");
-          });
+          };
           const ignored = filtersIgnored
             ? `; every candidate rejected by ${rejectedBy}, filters ignored`
             : "";
           const score = formatNumber(totals[chosenIndex]!);
-          return { reason: `${name}: score ${score}: ${details[chosenIndex]}${ignored}`, details };
+          const chosen = describe(candidates[chosenIndex]!, chosenIndex);
+          return explanation(`${name}: score ${score}: ${chosen}${ignored}`, () => candidates.map(describe));
         },
       };
     },

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { hashString } from "../prefix/block-hash.js";
 import type { Candidate } from "./candidate.js";
-import { type Strategy, type StrategyDecision, strategyPlugin } from "./strategy.js";
+import { explanation, type Strategy, type StrategyDecision, strategyPlugin } from "./strategy.js";
 import { formatNumber } from "./tie-break.js";
 
 /** Defaults are KubeAI's: `prefixCharLength` 100, `replication` 256, `meanLoadFactor` 125. */
@@ -91,15 +91,16 @@ export function createPrefixHash(params: z.output<typeof prefixHashParamsSchema>
         scores: scores.subarray(0, candidates.length),
         explain() {
           const limit = formatNumber(bound);
-          const details = candidates.map(
-            (candidate) =>
-              `in-flight ${candidate.inFlight}, ${candidate.inFlight + 1 <= bound ? "within" : "over"} bound ${limit}`,
-          );
           const chosen = candidates[chosenIndex]!;
           const reason = bounded
             ? `prefix-hash: ring owner ${steps === 0 ? "of the prefix" : `after ${steps} step(s) past loaded endpoints`}, in-flight ${chosen.inFlight} within bound ${limit}`
             : `prefix-hash: every endpoint over bound ${limit}, first on the ring`;
-          return { reason, details };
+          return explanation(reason, () =>
+            candidates.map(
+              (candidate) =>
+                `in-flight ${candidate.inFlight}, ${candidate.inFlight + 1 <= bound ? "within" : "over"} bound ${limit}`,
+            ),
+          );
         },
       };
     },

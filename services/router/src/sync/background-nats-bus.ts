@@ -6,6 +6,7 @@ import {
   type Logger,
   type NatsBusOptions,
 } from "@strata/kit";
+import { exponentialBackoffMs } from "../endpoints/backoff.js";
 
 export interface BackgroundNatsBusOptions {
   url: string;
@@ -94,7 +95,7 @@ export class BackgroundNatsBus implements Pick<Bus, "broadcast" | "subscribe"> {
         return;
       } catch (error) {
         if (this.#closed) return;
-        const delayMs = Math.min(maxMs, minMs * 2 ** attempt);
+        const delayMs = exponentialBackoffMs(minMs, attempt, maxMs);
         logger.warn({ err: error, retryInMs: delayMs }, "NATS unreachable; routing alone until it is");
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delayMs).unref();
