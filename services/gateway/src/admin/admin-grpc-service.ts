@@ -1,6 +1,7 @@
 import type { CallContext, ServiceImpl } from "@strata/kit";
 import { StrataError } from "@strata/kit";
 import type { gatewayAdminV1 } from "@strata/proto";
+import { authorizationOf } from "../grpc/authorization.js";
 import type { AdminCredential } from "./admin-credential.js";
 import {
   apiKeyMessage,
@@ -44,8 +45,7 @@ export function adminService(deps: AdminServiceDeps): Impl {
   const guarded =
     <R, O>(handler: (request: R) => Promise<O>) =>
     async (request: R, context: CallContext): Promise<O> => {
-      const authorization = context.metadata.get("authorization")[0];
-      await deps.credential.verify(typeof authorization === "string" ? authorization : undefined);
+      await deps.credential.verify(authorizationOf(context));
       return handler(request);
     };
 

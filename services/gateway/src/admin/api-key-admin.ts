@@ -67,7 +67,7 @@ export class ApiKeyAdmin {
       },
     });
     if (created.replayed) throw secretAlreadyShown(key!, created.value.id);
-    if (!created.replayed) this.audit("api key created", created.value);
+    this.audit("api key created", created.value);
     return { key: created.value, secret };
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Database } from "@strata/kit";
 import { StrataError } from "@strata/kit";
+import { canonicalJson } from "../cache/canonical-json.js";
 import type { Sql } from "./sql.js";
 
 /** How long a used Idempotency-Key is remembered. */
@@ -48,13 +49,7 @@ export async function idempotentCreate<T>(
         [spec.scope, key],
       )
     ).rows[0] as { request_hash: Buffer; resource_id: string };
-    if (!hash.equals(earlier.request_hash)) {
-      throw new StrataError(
-        "conflict",
-        `The Idempotency-Key '${key}' was already used with a different request; use a new key for a new request.`,
-        { param: "Idempotency-Key" },
-      );
-    }
+    if (!hash.equals(earlier.request_hash)) throw idempotencyConflict(key);
     return { value: await spec.load(sql, earlier.resource_id), replayed: true };
   });
 }
@@ -73,18 +68,16 @@ export function idempotencyKey(value: string | string[] | undefined): string | u
   return key;
 }
 
-function requestHash(request: unknown): Buffer {
+/** SHA-256 of a request in canonical JSON, so a retry that reorders fields still counts as the same request. */
+export function requestHash(request: unknown): Buffer {
   return createHash("sha256").update(canonicalJson(request)).digest();
 }
 
-/** JSON with object keys sorted, so equal requests hash alike whatever order their fields came in. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
+/** The refusal of an Idempotency-Key reused with a different request. */
+export function idempotencyConflict(key: string): StrataError {
+  return new StrataError(
+    "conflict",
+    `The Idempotency-Key '${key}' was already used with a different request; use a new key for a new request.`,
+    { param: "Idempotency-Key" },
+  );
 }

@@ -46,9 +46,10 @@ export function apiKeyJson(key: ApiKeyInfo, now: number) {
   };
 }
 
+/** OpenAI's list envelope; clients page on with `after` = last_id while has_more. */
 export function listJson<T extends { id: string }, J>(page: Page<T>, view: (item: T) => J) {
   return {
-    object: "list",
+    object: "list" as const,
     data: page.items.map(view),
     first_id: page.items[0]?.id ?? null,
     last_id: page.items.at(-1)?.id ?? null,

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { AdminReply, AdminRequest, AdminRouter } from "./admin-router.js";
 import type { ApiKeyAdmin } from "./api-key-admin.js";
 import { idempotencyKey } from "./idempotency.js";
@@ -88,7 +89,7 @@ function created<T, J>(result: Created<T>, view: (value: T) => J): AdminReply {
 }
 
 /** A POST whose body is optional: no body means every field takes its default. */
-function bodyOrEmpty<S extends typeof rotateKeySchema>(request: AdminRequest, schema: S) {
+export function bodyOrEmpty<S extends z.ZodType>(request: AdminRequest, schema: S): Promise<z.output<S>> {
   const length = request.headers["content-length"];
   const chunked = request.headers["transfer-encoding"] !== undefined;
   if (!chunked && (length === undefined || length === "0")) return Promise.resolve(schema.parse({}));

@@ -56,12 +56,6 @@ export class ApiKeyCache {
     else this.secretByKeyId.delete(apiKeyId);
   }
 
-  clear(): void {
-    this.generation++;
-    this.bySecret.clear();
-    this.secretByKeyId.clear();
-  }
-
   get size(): number {
     return this.bySecret.size;
   }

@@ -23,7 +23,10 @@ export interface ApiKeyStoreOptions {
   now?: () => number;
 }
 
-interface KeyRow {
+/** The columns of gateway.api_keys a key lookup reads, as `KeyRow`. */
+export const keyColumns = "id, tenant_id, project_id, allowed_models, metadata, expires_at, revoked_at";
+
+export interface KeyRow {
   id: string;
   tenant_id: string;
   project_id: string | null;
@@ -81,11 +84,6 @@ export class ApiKeyStore {
     this.cache.drop(apiKeyId);
   }
 
-  /** Forgets every cached lookup. */
-  invalidate(): void {
-    this.cache.clear();
-  }
-
   /** Writes pending last-used stamps; call on shutdown. */
   close(): Promise<void> {
     return this.lastUsed.flush();
@@ -104,8 +102,7 @@ export class ApiKeyStore {
   private async read(secret: string, now: number): Promise<KeyRecord | undefined> {
     const generation = this.cache.currentGeneration;
     const result = await this.options.db.query<KeyRow>(
-      `SELECT id, tenant_id, project_id, allowed_models, metadata, expires_at, revoked_at
-         FROM gateway.api_keys WHERE key_hash = $1`,
+      `SELECT ${keyColumns} FROM gateway.api_keys WHERE key_hash = $1`,
       [hashApiKey(secret, this.options.hashKey)],
     );
     const row = result.rows[0];
@@ -142,7 +139,7 @@ export function keyPrefix(secret: string): string {
   return secret.slice(0, 14);
 }
 
-function recordFrom(row: KeyRow): KeyRecord {
+export function recordFrom(row: KeyRow): KeyRecord {
   return {
     auth: {
       tenantId: row.tenant_id,

@@ -9,7 +9,7 @@ import type { BatchStore, StampColumn } from "./batch-store.js";
 
 export interface BatchFinalizerDeps {
   db: Pick<Database, "query" | "transaction">;
-  batches: Pick<BatchStore, "get" | "unfinishedLines" | "transition">;
+  batches: Pick<BatchStore, "get" | "hasUnfinishedLines" | "transition">;
   files: Pick<FileStore, "insert">;
   /** Output and error files expire this long after creation unless the batch said (0: never). */
   outputFilesMs: number;
@@ -47,7 +47,7 @@ export class BatchFinalizer {
     const batch = await batches.get(batchId);
     if (!batch) return;
     const ending = endingOf(batch);
-    if (!ending || (await batches.unfinishedLines(batchId)) > 0) return;
+    if (!ending || (await batches.hasUnfinishedLines(batchId))) return;
     // completed goes through finalizing, which clients see while the files are written.
     if (batch.status === "in_progress" && ending.from === "finalizing") {
       if (!(await batches.transition(batchId, ["in_progress"], "finalizing", "finalizing_at"))) return;

@@ -9,13 +9,6 @@ export type BatchStatus =
   | "cancelling"
   | "cancelled";
 
-export const openBatchStatuses: readonly BatchStatus[] = [
-  "validating",
-  "in_progress",
-  "finalizing",
-  "cancelling",
-];
-
 /** One entry of a batch's `errors.data`: why validation failed, naming the line when there is one. */
 export interface BatchError {
   code: string;

@@ -1,10 +1,11 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
+import { listJson } from "../admin/tenancy-json.js";
 import { metadataSchema } from "../admin/tenancy-schemas.js";
 import { expiresAfterSchema } from "../files/expires-after.js";
 import type { AsyncHttpApi } from "../jobs/async-http-api.js";
 import { operationFor } from "../jobs/job-request.js";
-import { listJson, pageQuery } from "../jobs/list-json.js";
+import { pageQuery } from "../jobs/list-json.js";
 import { batchJson } from "./batch-json.js";
 import type { BatchRecord } from "./batch-model.js";
 import type { BatchService } from "./batch-service.js";

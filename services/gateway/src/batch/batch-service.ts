@@ -1,10 +1,10 @@
 import { type Database, type Logger, StrataError } from "@strata/kit";
+import type { Page } from "../admin/tenancy-model.js";
 import type { AuthContext } from "../auth/auth-context.js";
 import type { FileStore } from "../files/file-store.js";
 import type { JobCancellation } from "../jobs/job-cancellation.js";
 import { type JobError, newObjectId } from "../jobs/job-model.js";
 import type { JobQueue } from "../jobs/job-queue.js";
-import type { Page } from "../jobs/job-store.js";
 import type { BatchFinalizer } from "./batch-finalizer.js";
 import { endUnfinishedLines } from "./batch-lines.js";
 import type { BatchProgress, BatchRecord } from "./batch-model.js";

@@ -1,5 +1,5 @@
 import { type Database, StrataError } from "@strata/kit";
-import type { Page } from "../jobs/job-store.js";
+import type { Page } from "../admin/tenancy-model.js";
 import { type RowOf, recordFromRow } from "../jobs/row-record.js";
 import type { BatchError, BatchProgress, BatchRecord, BatchStatus } from "./batch-model.js";
 
@@ -132,13 +132,14 @@ export class BatchStore {
     );
   }
 
-  /** Lines still queued or running. */
-  async unfinishedLines(batchId: string): Promise<number> {
-    const result = await this.db.query<{ count: string }>(
-      "SELECT count(*) AS count FROM gateway.jobs WHERE batch_id = $1 AND status IN ('queued', 'running')",
+  /** Whether any line is still queued or running. */
+  async hasUnfinishedLines(batchId: string): Promise<boolean> {
+    const result = await this.db.query<{ unfinished: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM gateway.jobs WHERE batch_id = $1 AND status IN ('queued', 'running'))
+         AS unfinished`,
       [batchId],
     );
-    return Number(result.rows[0]?.count ?? 0);
+    return result.rows[0]?.unfinished === true;
   }
 
   /** Moves a batch from one status to another, stamping `<timestamp column> = now()`; false if it was not in `from`. */

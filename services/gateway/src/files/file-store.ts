@@ -1,5 +1,5 @@
 import { type Database, StrataError } from "@strata/kit";
-import type { Page } from "../jobs/job-store.js";
+import type { Page } from "../admin/tenancy-model.js";
 import { type RowOf, recordFromRow } from "../jobs/row-record.js";
 
 export type FilePurpose = "batch" | "batch_output";

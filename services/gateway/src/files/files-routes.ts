@@ -1,9 +1,10 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
+import { listJson } from "../admin/tenancy-json.js";
 import type { AsyncHttpApi } from "../jobs/async-http-api.js";
 import { newObjectId } from "../jobs/job-model.js";
 import type { JobsMetrics } from "../jobs/jobs-metrics.js";
-import { listJson, pageQuery } from "../jobs/list-json.js";
+import { pageQuery } from "../jobs/list-json.js";
 import { parseBatchJsonl } from "./batch-jsonl.js";
 import { expiresAfterFromForm } from "./expires-after.js";
 import { fileJson } from "./file-json.js";

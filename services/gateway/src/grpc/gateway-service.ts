@@ -9,6 +9,7 @@ import { type Operation, validateRequest } from "../openai/request-schemas.js";
 import type { CompletionPipeline, CompletionResult } from "../pipeline/completion-pipeline.js";
 import { requestTimeoutMs } from "../pipeline/request-deadline.js";
 import { newRequestId } from "../pipeline/request-id.js";
+import { authorizationOf } from "./authorization.js";
 import { chatBody, completionBody, errorFromHttp, usageMessage } from "./proto-mapping.js";
 
 export interface GatewayServiceDeps {
@@ -22,8 +23,7 @@ export interface GatewayServiceDeps {
 /** The gRPC face of the gateway: the same pipeline, keys and errors as the HTTP API. */
 export function gatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof gatewayV1.GatewayService> {
   function authenticate(context: CallContext) {
-    const authorization = context.metadata.get("authorization")[0];
-    return deps.keys.authenticate(typeof authorization === "string" ? authorization : undefined);
+    return deps.keys.authenticate(authorizationOf(context));
   }
 
   async function run(operation: Operation, body: unknown, context: CallContext): Promise<CompletionResult> {

@@ -1,5 +1,6 @@
 import { type Bus, StrataError } from "@strata/kit";
 import { jobDeadLetterStream } from "@strata/proto";
+import { deadLetterHeaders } from "./dead-letter-mover.js";
 import type { DeadLetter, DeadLetterStore } from "./dead-letter-store.js";
 import type { JobStore } from "./job-store.js";
 
@@ -39,7 +40,7 @@ export class DeadLetterReplay {
       throw new StrataError("failed_precondition", `The dead letter '${id}' was already replayed.`);
     try {
       await this.reopen(letter);
-      const subject = stored.headers["Strata-Dead-Subject"] ?? letter.subject;
+      const subject = stored.headers[deadLetterHeaders.subject] ?? letter.subject;
       await bus.publish(subject, stored.data, { msgId: `replay:${id}` });
       if (letter.kind === "run" && letter.jobId) await this.deps.jobs.markEnqueued([letter.jobId]);
     } catch (error) {

@@ -1,10 +1,11 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
 import type { AdminRouter } from "../admin/admin-router.js";
+import { listJson } from "../admin/tenancy-json.js";
 import { deadLetterJson } from "./dead-letter-json.js";
 import type { DeadLetterReplay } from "./dead-letter-replay.js";
 import type { DeadLetterStore } from "./dead-letter-store.js";
-import { listJson, pageQuery } from "./list-json.js";
+import { pageQuery } from "./list-json.js";
 
 const listSchema = z
   .object({

@@ -1,6 +1,6 @@
 import { type Database, StrataError } from "@strata/kit";
+import type { Page } from "../admin/tenancy-model.js";
 import type { JobError } from "./job-model.js";
-import type { Page } from "./job-store.js";
 import { type RowOf, recordFromRow } from "./row-record.js";
 
 export interface DeadLetter {

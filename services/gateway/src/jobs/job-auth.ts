@@ -1,15 +1,6 @@
 import { type Database, StrataError } from "@strata/kit";
+import { type KeyRow, keyColumns, recordFrom } from "../auth/api-key-store.js";
 import type { AuthContext } from "../auth/auth-context.js";
-
-interface KeyRow {
-  id: string;
-  tenant_id: string;
-  project_id: string | null;
-  allowed_models: string[] | null;
-  metadata: Record<string, string> | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-}
 
 /**
  * The auth context a job runs with: the submitting key as it is now, not as it was at submission, so
@@ -20,23 +11,15 @@ export async function jobAuthContext(
   apiKeyId: string,
   now: number = Date.now(),
 ): Promise<AuthContext> {
-  const result = await db.query<KeyRow>(
-    `SELECT id, tenant_id, project_id, allowed_models, metadata, expires_at, revoked_at
-       FROM gateway.api_keys WHERE id = $1`,
-    [apiKeyId],
-  );
+  const result = await db.query<KeyRow>(`SELECT ${keyColumns} FROM gateway.api_keys WHERE id = $1`, [
+    apiKeyId,
+  ]);
   const row = result.rows[0];
   if (!row) throw new StrataError("invalid_api_key", "The API key that submitted this job no longer exists.");
-  if (row.revoked_at && row.revoked_at.getTime() <= now)
+  const { auth, revokedAt } = recordFrom(row);
+  if (revokedAt !== undefined && revokedAt <= now)
     throw new StrataError("invalid_api_key", "The API key that submitted this job has been revoked.");
-  if (row.expires_at && row.expires_at.getTime() <= now)
+  if (auth.expiresAt !== undefined && auth.expiresAt <= now)
     throw new StrataError("invalid_api_key", "The API key that submitted this job has expired.");
-  return {
-    tenantId: row.tenant_id,
-    apiKeyId: row.id,
-    projectId: row.project_id ?? undefined,
-    allowedModels: row.allowed_models ?? undefined,
-    metadata: row.metadata ?? {},
-    expiresAt: row.expires_at?.getTime(),
-  };
+  return auth;
 }

@@ -23,5 +23,3 @@ export function jobJson(job: JobRecord) {
     webhook_url: job.webhookUrl ?? null,
   };
 }
-
-export type JobJson = ReturnType<typeof jobJson>;

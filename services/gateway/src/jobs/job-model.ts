@@ -15,8 +15,6 @@ export const jobEndpoints: Record<string, Operation> = {
   "/v1/completions": "completions",
 };
 
-export type JobEndpoint = keyof typeof jobEndpoints;
-
 /** Why a job failed: a gateway error code and its message (plus the OpenAI error type when known). */
 export interface JobError {
   code: string;

@@ -1,7 +1,8 @@
-import { type Database, errorCodes, openAiErrorBody, StrataError, toStrataError } from "@strata/kit";
+import { type Database, openAiErrorBody, StrataError, toStrataError } from "@strata/kit";
 import type { CompletionPipeline, CompletionResult } from "../pipeline/completion-pipeline.js";
 import { newRequestId } from "../pipeline/request-id.js";
 import { usageFrom } from "../pipeline/usage-counts.js";
+import { isRetryableStatus } from "../providers/retry-policy.js";
 import { jobAuthContext } from "./job-auth.js";
 import { type JobError, type JobOutcome, type JobRecord, jobEndpoints } from "./job-model.js";
 import { validateJobBody } from "./job-request.js";
@@ -19,9 +20,6 @@ export interface JobRunnerDeps {
   db: Pick<Database, "query">;
   attemptTimeoutMs: number;
 }
-
-/** Statuses an upstream answers that say "try again later" rather than "this request is wrong". */
-const retryableStatuses = new Set([408, 409, 429]);
 
 /** Runs one attempt of a job through the completion pipeline and classifies what came back. */
 export class JobRunner {
@@ -48,11 +46,12 @@ export class JobRunner {
     } catch (error) {
       if (signal.aborted) return { kind: "aborted" };
       const failure = toStrataError(error);
+      const resultBody = openAiErrorBody(failure);
       const failed: JobOutcome = {
         status: "failed",
         resultStatus: failure.httpStatus,
-        resultBody: openAiErrorBody(failure),
-        error: errorOf(failure),
+        resultBody,
+        error: resultBody.error,
         requestId,
       };
       if (!failure.retryable) return { kind: "finished", outcome: failed };
@@ -84,18 +83,9 @@ function answered(result: CompletionResult, requestId: string): AttemptResult {
     error: errorFromBody(result.status, body),
     requestId,
   };
-  if (result.status >= 500 || retryableStatuses.has(result.status))
+  if (isRetryableStatus(result.status))
     return { kind: "retry", failed, retryAfterMs: retryAfterMs(result.headers) };
   return { kind: "finished", outcome: failed };
-}
-
-function errorOf(failure: StrataError): JobError {
-  return {
-    code: failure.code,
-    message: failure.message,
-    type: errorCodes[failure.code].type,
-    param: failure.param ?? null,
-  };
 }
 
 /** An upstream's error answer as a JobError (OpenAI's `{error: {message, type, code}}` when it has one). */

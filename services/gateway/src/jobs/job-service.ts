@@ -1,13 +1,14 @@
 import { type Logger, StrataError } from "@strata/kit";
+import { requestHash } from "../admin/idempotency.js";
+import type { Page } from "../admin/tenancy-model.js";
 import type { AuthContext } from "../auth/auth-context.js";
 import type { JobCancellation } from "./job-cancellation.js";
 import { type JobRecord, newObjectId } from "./job-model.js";
 import type { JobNotifier } from "./job-notifier.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobSubmission } from "./job-request.js";
-import type { JobStore, Page } from "./job-store.js";
+import type { JobStore } from "./job-store.js";
 import type { JobsMetrics } from "./jobs-metrics.js";
-import { requestHash } from "./request-hash.js";
 import type { WebhookAddressPolicy } from "./webhook-address-policy.js";
 import { submittedHostRefusal } from "./webhook-url.js";
 

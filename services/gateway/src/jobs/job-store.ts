@@ -1,4 +1,6 @@
 import { type Database, StrataError } from "@strata/kit";
+import { idempotencyConflict } from "../admin/idempotency.js";
+import type { Page } from "../admin/tenancy-model.js";
 import type { JobError, JobOutcome, JobRecord } from "./job-model.js";
 import { type JobRow, jobColumns, jobFromRow } from "./job-rows.js";
 
@@ -7,11 +9,6 @@ export type NewJob = Pick<JobRecord, "id" | "tenantId" | "apiKeyId" | "endpoint"
     idempotencyKey?: string | undefined;
     requestHash?: Buffer | undefined;
   };
-
-export interface Page<T> {
-  items: T[];
-  hasMore: boolean;
-}
 
 /** What a renewal found: still ours, cancelled meanwhile, or taken over (our lease lapsed). */
 export type LeaseState = "held" | "cancelled" | "lost";
@@ -54,13 +51,8 @@ export class JobStore {
     const found = earlier.rows[0];
     if (!found) throw new Error("idempotent job insert found neither a new nor an earlier row");
     const { request_hash: hash, ...row } = found;
-    if (!job.requestHash || !hash || !job.requestHash.equals(hash)) {
-      throw new StrataError(
-        "conflict",
-        `The Idempotency-Key '${job.idempotencyKey}' was already used with a different request; use a new key for a new request.`,
-        { param: "Idempotency-Key" },
-      );
-    }
+    if (!job.requestHash || !hash || !job.requestHash.equals(hash))
+      throw idempotencyConflict(job.idempotencyKey!);
     return { job: jobFromRow(row), created: false };
   }
 
@@ -130,14 +122,14 @@ export class JobStore {
   }
 
   async renewLease(id: string, owner: string, leaseMs: number): Promise<LeaseState> {
-    const result = await this.db.query<{ status: string; lease_owner: string | null }>(
+    const result = await this.db.query<{ status: string; renewed: boolean }>(
       `WITH renewed AS (
          UPDATE gateway.jobs SET lease_expires_at = now() + $3 * interval '1 millisecond'
          WHERE id = $1 AND lease_owner = $2 AND status = 'running' RETURNING id)
-       SELECT status, lease_owner, EXISTS (SELECT 1 FROM renewed) AS renewed FROM gateway.jobs WHERE id = $1`,
+       SELECT status, EXISTS (SELECT 1 FROM renewed) AS renewed FROM gateway.jobs WHERE id = $1`,
       [id, owner, leaseMs],
     );
-    const row = result.rows[0] as { status: string; renewed: boolean } | undefined;
+    const row = result.rows[0];
     if (row?.renewed) return "held";
     return row?.status === "cancelled" ? "cancelled" : "lost";
   }

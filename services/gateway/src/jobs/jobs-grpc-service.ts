@@ -3,6 +3,7 @@ import { type CallContext, type ServiceImpl, StrataError } from "@strata/kit";
 import type { gatewayJobsV1 } from "@strata/proto";
 import { idempotencyKey } from "../admin/idempotency.js";
 import type { AuthContext } from "../auth/auth-context.js";
+import { authorizationOf } from "../grpc/authorization.js";
 import { chatBody, completionBody } from "../grpc/proto-mapping.js";
 import type { JobRecord } from "./job-model.js";
 import { parseJobSubmission } from "./job-request.js";
@@ -15,10 +16,7 @@ export interface JobsGrpcDeps {
 
 /** The gRPC face of the jobs API: the same service, keys and errors as `/v1/jobs`. */
 export function jobsGrpcService(deps: JobsGrpcDeps): ServiceImpl<typeof gatewayJobsV1.JobsService> {
-  const authenticate = (context: CallContext) => {
-    const authorization = context.metadata.get("authorization")[0];
-    return deps.keys.authenticate(typeof authorization === "string" ? authorization : undefined);
-  };
+  const authenticate = (context: CallContext) => deps.keys.authenticate(authorizationOf(context));
   return {
     async submitJob(request, context) {
       const auth = await authenticate(context);

@@ -1,11 +1,12 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
 import { idempotencyKey } from "../admin/idempotency.js";
+import { listJson } from "../admin/tenancy-json.js";
 import type { AsyncHttpApi } from "./async-http-api.js";
 import { jobJson } from "./job-json.js";
 import { parseJobSubmission } from "./job-request.js";
 import type { JobService } from "./job-service.js";
-import { listJson, pageQuery } from "./list-json.js";
+import { pageQuery } from "./list-json.js";
 
 const listSchema = z.object(pageQuery(20, 100)).strict();
 

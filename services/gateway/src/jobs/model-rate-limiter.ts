@@ -1,3 +1,4 @@
+import { sleep } from "../providers/retry-policy.js";
 import type { ModelRate } from "./jobs-config.js";
 
 export interface ModelRateLimits {
@@ -12,22 +13,7 @@ export interface RateLimiterClock {
 
 const realClock: RateLimiterClock = {
   now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    }),
+  sleep,
 };
 
 /**

@@ -1,6 +1,8 @@
-import { type Database, StrataError } from "@strata/kit";
+import type { Database } from "@strata/kit";
 import { z } from "zod";
 import type { AdminRequest, AdminRouter } from "../admin/admin-router.js";
+import { notFound } from "../admin/sql.js";
+import { bodyOrEmpty } from "../admin/tenancy-routes.js";
 import { unixSeconds } from "./job-model.js";
 import type { TenantWebhookSecret, WebhookSecrets } from "./webhook-secrets.js";
 import { signatureHeader } from "./webhook-signature.js";
@@ -43,8 +45,7 @@ export function registerWebhookSecretRoutes(
   const tenantOf = async (request: AdminRequest) => {
     const id = request.params.id!;
     const found = await deps.db.query("SELECT 1 FROM gateway.tenants WHERE id = $1", [id]);
-    if (found.rowCount !== 1)
-      throw new StrataError("not_found", `No tenant with id '${id}'.`, { param: "id" });
+    if (found.rowCount !== 1) throw notFound("tenant", id, "id");
     return id;
   };
   router
@@ -53,10 +54,7 @@ export function registerWebhookSecretRoutes(
     }))
     .add("POST", "/tenants/:id/webhook-secret/rotate", async (request) => {
       const tenantId = await tenantOf(request);
-      const hasBody =
-        request.headers["transfer-encoding"] !== undefined ||
-        Number(request.headers["content-length"] ?? 0) > 0;
-      const input = hasBody ? await request.body(rotateSchema) : rotateSchema.parse({});
+      const input = await bodyOrEmpty(request, rotateSchema);
       const rotated = await deps.secrets.rotate(tenantId, input.grace_period_seconds * 1000);
       return { body: secretJson(rotated) };
     });
