@@ -3,42 +3,33 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { silentLogger } from "@strata/kit";
 import { eventually, freePort } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAdmin } from "../src/commands/admin.js";
-import { type LocalPlatform, localConfigSchema, startLocal } from "../src/index.js";
+import { startThrowawayPlatform, type ThrowawayPlatform } from "../src/index.js";
 
 type Json = any;
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 
 describe("the strata admin commands against a real local platform", () => {
-  let home: string;
-  let platform: LocalPlatform;
+  let platform: ThrowawayPlatform;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), "strata-cli-"));
-    const config = localConfigSchema.parse({
-      home,
-      gatewayPort: 0,
-      gatewayGrpcPort: 0,
-      routerPort: 0,
-      enginePort: 0,
-      engineReplicas: 1,
-      logLevel: "silent",
-    });
-    platform = await startLocal(config, silentLogger(), {
-      routerHealthIntervalMs: 200,
-      engine: { decodeMsPerToken: 1 },
-      gateway: { http: { host: "127.0.0.1", port: 0 } },
+    platform = await startThrowawayPlatform({
+      prefix: "strata-cli-",
+      settings: { engineReplicas: 1 },
+      overrides: {
+        routerHealthIntervalMs: 200,
+        engine: { decodeMsPerToken: 1 },
+        gateway: { http: { host: "127.0.0.1", port: 0 } },
+      },
     });
     env = { STRATA_GATEWAY_URL: platform.gatewayUrl, STRATA_ADMIN_TOKEN: platform.adminToken };
   });
   afterAll(async () => {
     await platform?.close();
-    if (home) await rm(home, { recursive: true, force: true });
   });
 
   /** Runs one command line as the `strata` process would, capturing what it prints. */
@@ -220,10 +211,10 @@ describe("the strata admin commands against a real local platform", () => {
   it("finds the local run's admin token beside its dev API key", async () => {
     const result = await strata(["tenants", "list", "--json"], {
       STRATA_GATEWAY_URL: platform.gatewayUrl,
-      STRATA_HOME: home,
+      STRATA_HOME: platform.home,
     });
     expect(result.code).toBe(0);
-    expect(platform.adminTokenFile).toBe(join(home, "admin-token"));
+    expect(platform.adminTokenFile).toBe(join(platform.home, "admin-token"));
     expect(JSON.parse(result.stdout).some((tenant: Json) => tenant.name === "dev")).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, type EnvMapping, parseConfig } from "@strata/kit";
+import { ConfigError, type EnvMapping, fromEnv, parseConfig } from "@strata/kit";
 import { z } from "zod";
 
 /** Where the admin commands find the gateway and its admin token: flags first, then the environment. */
@@ -31,11 +31,7 @@ export async function resolveAdminCliSettings(
   flags: { "gateway-url"?: string | undefined; "admin-token"?: string | undefined },
   env: Record<string, string | undefined>,
 ): Promise<AdminCliSettings> {
-  const raw: Record<string, string> = {};
-  for (const [field, variable] of Object.entries(adminCliEnv)) {
-    const value = env[variable];
-    if (value) raw[field] = value;
-  }
+  const raw = fromEnv(env, adminCliEnv);
   if (flags["gateway-url"]) raw.gatewayUrl = flags["gateway-url"];
   if (flags["admin-token"]) raw.adminToken = flags["admin-token"];
   const settings = parseConfig(adminCliSettingsSchema, raw, {

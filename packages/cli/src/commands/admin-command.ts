@@ -131,6 +131,17 @@ export function metadataFlag(values: FlagValues["metadata"]): Record<string, str
   return metadata;
 }
 
+/** `{ metadata }` for a request body, or nothing when no --metadata was given. */
+export function withMetadata(values: FlagValues["metadata"]): { metadata?: Record<string, string> } {
+  const metadata = metadataFlag(values);
+  return metadata ? { metadata } : {};
+}
+
+/** The line after a list that has more pages. */
+export function moreHint(after: string | undefined): string {
+  return after ? `(more: add --after ${after})\n` : "";
+}
+
 const unitSeconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
 /** "90s", "15m", "12h", "30d", "2w" or plain seconds, as seconds. */
@@ -144,4 +155,10 @@ export function durationFlag(flag: string, value: string): number {
 export function stringFlag(flags: FlagValues, name: string): string | undefined {
   const value = flags[name];
   return typeof value === "string" ? value : undefined;
+}
+
+/** The Idempotency-Key header from --idempotency-key, or none. */
+export function idempotencyHeader(flags: FlagValues): Record<string, string> {
+  const key = stringFlag(flags, "idempotency-key");
+  return key ? { "idempotency-key": key } : {};
 }

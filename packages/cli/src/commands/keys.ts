@@ -1,15 +1,17 @@
 import {
   durationFlag,
   type FlagValues,
+  idempotencyHeader,
+  moreHint,
   noPositionals,
   onePositional,
   type Subcommand,
   stringFlag,
   UsageError,
+  withMetadata,
 } from "./admin-command.js";
 import { listItems, listOptions } from "./admin-list.js";
 import { json, metadataText, table, when } from "./cli-output.js";
-import { moreHint, withMetadata } from "./tenants.js";
 
 interface KeyJson {
   id: string;
@@ -98,21 +100,17 @@ export const keyCommands: Record<string, Subcommand> = {
       const tenant = stringFlag(flags, "tenant");
       const project = stringFlag(flags, "project");
       if (!tenant && !project) throw new UsageError("missing --tenant <id> or --project <id>");
-      const idempotency = stringFlag(flags, "idempotency-key");
+      const models = modelsFlag(flags);
+      const expiry = expiresAt(flags);
       const body = {
         name,
         ...(tenant ? { tenant_id: tenant } : {}),
         ...(project ? { project_id: project } : {}),
-        ...(modelsFlag(flags) ? { allowed_models: modelsFlag(flags) } : {}),
-        ...(expiresAt(flags) !== undefined ? { expires_at: expiresAt(flags) } : {}),
+        ...(models ? { allowed_models: models } : {}),
+        ...(expiry !== undefined ? { expires_at: expiry } : {}),
         ...withMetadata(flags.metadata),
       };
-      const key = await client.request<KeyJson>(
-        "POST",
-        "/keys",
-        body,
-        idempotency ? { "idempotency-key": idempotency } : {},
-      );
+      const key = await client.request<KeyJson>("POST", "/keys", body, idempotencyHeader(flags));
       io.stdout(asJson ? json(key) : keyTable([key]) + secretText(key));
     },
   },
@@ -150,11 +148,13 @@ export const keyCommands: Record<string, Subcommand> = {
     async run({ client, io, json: asJson, positionals, flags }) {
       const path = keyPath(positionals);
       const body: Record<string, unknown> = { ...withMetadata(flags.metadata) };
-      if (stringFlag(flags, "name")) body.name = stringFlag(flags, "name");
+      const name = stringFlag(flags, "name");
+      if (name) body.name = name;
       if (flags["all-models"] && flags.models)
         throw new UsageError("give --models or --all-models, not both");
+      const models = modelsFlag(flags);
       if (flags["all-models"]) body.allowed_models = null;
-      else if (modelsFlag(flags)) body.allowed_models = modelsFlag(flags);
+      else if (models) body.allowed_models = models;
       const expiry = expiresAt(flags);
       if (flags["no-expiry"] && expiry !== undefined)
         throw new UsageError("give an expiry or --no-expiry, not both");
@@ -174,12 +174,11 @@ export const keyCommands: Record<string, Subcommand> = {
     async run({ client, io, json: asJson, positionals, flags }) {
       const path = `${keyPath(positionals)}/rotate`;
       const grace = stringFlag(flags, "grace");
-      const idempotency = stringFlag(flags, "idempotency-key");
       const key = await client.request<KeyJson>(
         "POST",
         path,
         { grace_period_seconds: grace ? durationFlag("--grace", grace) : 0 },
-        idempotency ? { "idempotency-key": idempotency } : {},
+        idempotencyHeader(flags),
       );
       if (asJson) {
         io.stdout(json(key));

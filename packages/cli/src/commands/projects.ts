@@ -1,7 +1,15 @@
-import { noPositionals, onePositional, type Subcommand, stringFlag, UsageError } from "./admin-command.js";
+import {
+  idempotencyHeader,
+  moreHint,
+  noPositionals,
+  onePositional,
+  type Subcommand,
+  stringFlag,
+  UsageError,
+  withMetadata,
+} from "./admin-command.js";
 import { listItems, listOptions } from "./admin-list.js";
 import { json, metadataText, table, when } from "./cli-output.js";
-import { moreHint, withMetadata } from "./tenants.js";
 
 interface ProjectJson {
   id: string;
@@ -37,12 +45,11 @@ export const projectCommands: Record<string, Subcommand> = {
       const name = onePositional(positionals, "the project's name");
       const tenant = stringFlag(flags, "tenant");
       if (!tenant) throw new UsageError("missing --tenant <tenant-id>");
-      const key = stringFlag(flags, "idempotency-key");
       const project = await client.request<ProjectJson>(
         "POST",
         "/projects",
         { tenant_id: tenant, name, ...withMetadata(flags.metadata) },
-        key ? { "idempotency-key": key } : {},
+        idempotencyHeader(flags),
       );
       io.stdout(asJson ? json(project) : projectTable([project]));
     },

@@ -1,4 +1,11 @@
-import { metadataFlag, noPositionals, onePositional, type Subcommand, stringFlag } from "./admin-command.js";
+import {
+  idempotencyHeader,
+  moreHint,
+  noPositionals,
+  onePositional,
+  type Subcommand,
+  withMetadata,
+} from "./admin-command.js";
 import { listItems, listOptions } from "./admin-list.js";
 import { json, metadataText, table, when } from "./cli-output.js";
 
@@ -23,12 +30,11 @@ export const tenantCommands: Record<string, Subcommand> = {
     options: { metadata: { type: "string", multiple: true }, "idempotency-key": { type: "string" } },
     async run({ client, io, json: asJson, positionals, flags }) {
       const name = onePositional(positionals, "the tenant's name");
-      const key = stringFlag(flags, "idempotency-key");
       const tenant = await client.request<TenantJson>(
         "POST",
         "/tenants",
         { name, ...withMetadata(flags.metadata) },
-        key ? { "idempotency-key": key } : {},
+        idempotencyHeader(flags),
       );
       io.stdout(asJson ? json(tenant) : tenantTable([tenant]));
     },
@@ -53,14 +59,3 @@ export const tenantCommands: Record<string, Subcommand> = {
     },
   },
 };
-
-export function withMetadata(values: Parameters<typeof metadataFlag>[0]): {
-  metadata?: Record<string, string>;
-} {
-  const metadata = metadataFlag(values);
-  return metadata ? { metadata } : {};
-}
-
-export function moreHint(after: string | undefined): string {
-  return after ? `(more: add --after ${after})\n` : "";
-}

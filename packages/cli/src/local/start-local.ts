@@ -12,6 +12,7 @@ import {
   startEmbeddedPostgres,
 } from "@strata/kit";
 import { routerConfigSchema, run as runRouter } from "@strata/router";
+import { adminTokenFileName } from "../commands/admin-cli-settings.js";
 import { embeddedGatewayConfig } from "./embedded-gateway-config.js";
 import type { LocalConfig } from "./local-config.js";
 import { fileSecret, writeSecret } from "./local-secrets.js";
@@ -103,7 +104,7 @@ export async function startLocal(
 
     const keyHashSecret = await fileSecret(join(home, "key-hash-secret"));
     // Kept beside the dev API key, where the `strata` admin commands look for it by default.
-    const adminTokenFile = join(home, "admin-token");
+    const adminTokenFile = join(home, adminTokenFileName);
     const adminToken = await fileSecret(adminTokenFile);
     // The environment's gateway settings (hosted providers, aliases, prices, limits…) apply as they
     // do to a standalone gateway; the platform decides only its ports, router and admin token.

@@ -1,6 +1,6 @@
 import { StrataError } from "@strata/kit";
 import type { z } from "zod";
-import { fieldPath } from "../openai/request-schemas.js";
+import { fieldPath, valueAt } from "../openai/request-schemas.js";
 
 /**
  * Validates an admin request body (or query) against its schema; the first problem becomes a 400
@@ -24,13 +24,4 @@ export function validateInput<S extends z.ZodType>(schema: S, input: unknown): z
     ? `Missing required parameter: '${param}'.`
     : `Invalid value for '${param}': ${issue.message}.`;
   throw new StrataError("invalid_request", message, { param });
-}
-
-function valueAt(input: unknown, path: PropertyKey[]): unknown {
-  let node = input;
-  for (const key of path) {
-    if (typeof node !== "object" || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
 }

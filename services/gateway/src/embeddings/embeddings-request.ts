@@ -1,6 +1,6 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
-import { fieldPath } from "../openai/request-schemas.js";
+import { validateInput } from "../admin/admin-validation.js";
 
 /** OpenAI's limit on inputs per request. */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -23,21 +23,12 @@ export interface EmbeddingsRequest {
 
 /** Validates a `/v1/embeddings` body; the first problem becomes a 400 whose `param` names the field. */
 export function validateEmbeddingsRequest(body: unknown): EmbeddingsRequest {
-  if (typeof body !== "object" || body === null || Array.isArray(body))
-    throw new StrataError("invalid_request", "The request body must be a JSON object.");
-  const result = embeddingsRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const param = fieldPath(issue.path) || "input";
-    if ((body as Record<string, unknown>)[param] === undefined && issue.path.length === 1)
-      throw new StrataError("invalid_request", `Missing required parameter: '${param}'.`, { param });
-    throw new StrataError("invalid_request", `Invalid value for '${param}': ${issue.message}.`, { param });
-  }
+  const request = validateInput(embeddingsRequestSchema, body);
   return {
-    model: result.data.model,
-    inputs: inputList(result.data.input),
-    encodingFormat: result.data.encoding_format ?? "float",
-    dimensions: result.data.dimensions,
+    model: request.model,
+    inputs: inputList(request.input),
+    encodingFormat: request.encoding_format ?? "float",
+    dimensions: request.dimensions,
   };
 }
 

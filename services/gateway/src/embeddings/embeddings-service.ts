@@ -65,10 +65,6 @@ export class EmbeddingsService {
     this.route = `backend=${deps.embedder.provider}; model=${deps.embedder.model}`;
   }
 
-  get model(): string {
-    return this.deps.embedder.model;
-  }
-
   async create(call: EmbeddingsCall): Promise<EmbeddingBatch> {
     const progress: Progress = { fields: {}, promptTokens: 0, attempted: false, served: false };
     const metered: MeteredCall = {

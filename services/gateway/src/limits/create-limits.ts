@@ -42,8 +42,6 @@ export interface LimitsDeps {
 export interface Limits {
   admitter: LimitsAdmitter;
   prices: PriceTable;
-  settings: LimitSettingsStore;
-  limiter: RateLimiter;
   /** `/admin/v1/{tenants,keys}/{id}/limits` and `/admin/v1/usage`. */
   registerAdminRoutes(router: Pick<AdminRouter, "add">): void;
   close(): Promise<void>;
@@ -92,8 +90,6 @@ export async function createLimits(deps: LimitsDeps): Promise<Limits> {
   return {
     admitter,
     prices,
-    settings,
-    limiter,
     registerAdminRoutes(router) {
       registerLimitRoutes(router, { store: settings, db });
       registerUsageRoutes(router, { db, now });

@@ -5,19 +5,10 @@ import {
   type EffectiveLimits,
   type LimitScope,
   type LimitSettings,
+  limitFieldNames,
   limitFields,
   resolveLimits,
 } from "./limit-settings.js";
-
-const columns: Record<(typeof limitFields)[number], string> = {
-  requestsPerMinute: "requests_per_minute",
-  tokensPerMinute: "tokens_per_minute",
-  concurrentRequests: "concurrent_requests",
-  dailyBudgetUsd: "daily_budget_usd",
-  dailySoftBudgetUsd: "daily_soft_budget_usd",
-  monthlyBudgetUsd: "monthly_budget_usd",
-  monthlySoftBudgetUsd: "monthly_soft_budget_usd",
-};
 
 type LimitRow = { scope: LimitScope; scope_id: string; updated_at: Date } & Record<string, number | null>;
 
@@ -94,7 +85,7 @@ export class LimitSettingsStore {
       ]);
       this.overrides[scope].delete(id);
     } else {
-      const names = limitFields.map((field) => columns[field]);
+      const names = limitFields.map((field) => limitFieldNames[field]);
       const result = await this.options.db.query<{ updated_at: Date }>(
         `INSERT INTO gateway.limits (scope, scope_id, ${names.join(", ")})
          VALUES ($1, $2, ${names.map((_, index) => `$${index + 3}`).join(", ")})
@@ -169,7 +160,7 @@ export class LimitSettingsStore {
 function settingsOf(row: LimitRow): LimitSettings {
   const settings: LimitSettings = {};
   for (const field of limitFields) {
-    const value = row[columns[field]];
+    const value = row[limitFieldNames[field]];
     if (value !== null && value !== undefined) settings[field] = Number(value);
   }
   return settings;

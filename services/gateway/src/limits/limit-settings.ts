@@ -35,6 +35,17 @@ export const limitFields = [
   "monthlySoftBudgetUsd",
 ] as const satisfies readonly (keyof LimitSettings)[];
 
+/** Each field's snake_case name: its column in gateway.limits and its key in the admin API. */
+export const limitFieldNames: Record<(typeof limitFields)[number], string> = {
+  requestsPerMinute: "requests_per_minute",
+  tokensPerMinute: "tokens_per_minute",
+  concurrentRequests: "concurrent_requests",
+  dailyBudgetUsd: "daily_budget_usd",
+  dailySoftBudgetUsd: "daily_soft_budget_usd",
+  monthlyBudgetUsd: "monthly_budget_usd",
+  monthlySoftBudgetUsd: "monthly_soft_budget_usd",
+};
+
 export type LimitScope = "tenant" | "key";
 
 /** Every limit resolved to a number; 0 means none. Shared and frozen: never mutated per request. */

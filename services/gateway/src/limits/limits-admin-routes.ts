@@ -1,19 +1,10 @@
-import { type Database, StrataError } from "@strata/kit";
+import type { Database } from "@strata/kit";
 import { z } from "zod";
 import type { AdminReply, AdminRouter } from "../admin/admin-router.js";
+import { notFound } from "../admin/sql.js";
 import type { EffectiveLimits, LimitScope, LimitSettings } from "./limit-settings.js";
-import { limitFields } from "./limit-settings.js";
+import { limitFieldNames, limitFields } from "./limit-settings.js";
 import type { LimitSettingsStore } from "./limit-settings-store.js";
-
-const jsonNames: Record<(typeof limitFields)[number], string> = {
-  requestsPerMinute: "requests_per_minute",
-  tokensPerMinute: "tokens_per_minute",
-  concurrentRequests: "concurrent_requests",
-  dailyBudgetUsd: "daily_budget_usd",
-  dailySoftBudgetUsd: "daily_soft_budget_usd",
-  monthlyBudgetUsd: "monthly_budget_usd",
-  monthlySoftBudgetUsd: "monthly_soft_budget_usd",
-};
 
 const count = z
   .number()
@@ -62,7 +53,7 @@ export function registerLimitRoutes(router: Pick<AdminRouter, "add">, deps: Limi
       await mustExist(deps.db, scope, id);
       const settings: LimitSettings = {};
       for (const field of limitFields) {
-        const value = body[jsonNames[field] as keyof typeof body];
+        const value = body[limitFieldNames[field] as keyof typeof body];
         if (value !== null && value !== undefined) settings[field] = value;
       }
       const { updatedAt } = await deps.store.write(scope, id, settings);
@@ -74,11 +65,7 @@ export function registerLimitRoutes(router: Pick<AdminRouter, "add">, deps: Limi
 async function mustExist(db: Pick<Database, "query">, scope: LimitScope, id: string): Promise<void> {
   const table = scope === "tenant" ? "gateway.tenants" : "gateway.api_keys";
   const result = await db.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id]);
-  if (result.rows.length === 0) {
-    throw new StrataError("not_found", `No ${scope === "tenant" ? "tenant" : "API key"} with id '${id}'.`, {
-      param: "id",
-    });
-  }
+  if (result.rows.length === 0) throw notFound(scope === "tenant" ? "tenant" : "API key", id, "id");
 }
 
 function limitsReply(
@@ -91,8 +78,8 @@ function limitsReply(
   const overridesJson: Record<string, number> = {};
   const effectiveJson: Record<string, number> = {};
   for (const field of limitFields) {
-    if (overrides[field] !== undefined) overridesJson[jsonNames[field]] = overrides[field];
-    effectiveJson[jsonNames[field]] = effective[field];
+    if (overrides[field] !== undefined) overridesJson[limitFieldNames[field]] = overrides[field];
+    effectiveJson[limitFieldNames[field]] = effective[field];
   }
   return {
     status: 200,

@@ -1,6 +1,5 @@
 import type { Counter, Logger } from "@strata/kit";
 import type { BudgetGuard } from "../budget/budget-guard.js";
-import { estimateTokens } from "../openai/render-prompt.js";
 import type {
   Admission,
   Admitter,
@@ -49,7 +48,7 @@ export class LimitsAdmitter implements Admitter {
     }
     let lease: RateLimitLease = noLease;
     if (rateLimited(tenant) || rateLimited(key)) {
-      const tokens = admissionTokens(call, this.deps.defaultCompletionTokens);
+      const tokens = estimateRequestTokens(call, this.deps.defaultCompletionTokens);
       const decision = await this.deps.limiter.acquire({
         tenantId,
         apiKeyId,
@@ -105,18 +104,6 @@ class LimitsAdmission implements Admission {
         );
     }
   }
-}
-
-/**
- * Tokens a request may use, for the tokens-per-minute check. An embeddings request produces no
- * completion: its tokens are its inputs, estimated as the built-in embedder counts them.
- */
-function admissionTokens(call: MeteredCall, defaultCompletionTokens: number): number {
-  if (call.operation !== "embeddings")
-    return estimateRequestTokens(call.operation, call.request, defaultCompletionTokens);
-  let tokens = 0;
-  for (const input of call.request.inputs) tokens += estimateTokens(input);
-  return tokens;
 }
 
 function rateLimited(limits: EffectiveLimits): boolean {

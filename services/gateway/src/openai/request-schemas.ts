@@ -190,7 +190,8 @@ export function validateRequest(
   throw new StrataError("invalid_request", message, { param });
 }
 
-function valueAt(body: unknown, path: PropertyKey[]): unknown {
+/** The value at `path` inside `body`, or undefined where the path leaves the object. */
+export function valueAt(body: unknown, path: PropertyKey[]): unknown {
   let value = body;
   for (const key of path) {
     if (value === null || typeof value !== "object") return undefined;

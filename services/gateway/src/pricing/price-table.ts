@@ -64,10 +64,6 @@ export class PriceTable {
       cachedInputUsdPerMtok: price.cachedInput,
     };
   }
-
-  get size(): number {
-    return this.prices.size;
-  }
 }
 
 function withCachedInput(price: ModelPrice): Required<ModelPrice> {

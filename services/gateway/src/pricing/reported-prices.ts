@@ -15,8 +15,6 @@ export interface ReportedPricesOptions {
 }
 
 export interface ReportedPrices {
-  /** Reads the router's prices now; resolves when they are in the table (or the read failed). */
-  refresh(): Promise<void>;
   close(): void;
 }
 
@@ -46,7 +44,7 @@ export function followReportedPrices(options: ReportedPricesOptions): ReportedPr
   void refresh();
   const timer = setInterval(() => void refresh(), intervalMs);
   timer.unref();
-  return { refresh, close: () => clearInterval(timer) };
+  return { close: () => clearInterval(timer) };
 }
 
 function pricesOf(models: readonly routerV1.ModelInfo[]): Map<string, ModelPrice> {

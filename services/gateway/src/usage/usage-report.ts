@@ -69,9 +69,11 @@ export async function usageReport(db: Pick<Database, "query">, query: UsageQuery
   const grouped = groups.length
     ? ` GROUP BY ${groups.map((_, index) => index + 1).join(", ")} ORDER BY ${groups.map((_, index) => index + 1).join(", ")}`
     : "";
+  const rowsQuery = db.query(`SELECT ${select} ${filter}${grouped} LIMIT ${query.limit + 1}`, params);
+  // Ungrouped, the one row is already the totals.
   const [rows, totals] = await Promise.all([
-    db.query(`SELECT ${select} ${filter}${grouped} LIMIT ${query.limit + 1}`, params),
-    db.query(`SELECT ${figures} ${filter}`, params),
+    rowsQuery,
+    groups.length ? db.query(`SELECT ${figures} ${filter}`, params) : rowsQuery,
   ]);
   const hasMore = rows.rows.length > query.limit;
   return {
