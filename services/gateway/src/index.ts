@@ -24,7 +24,6 @@ import { createResponseCache } from "./cache/create-response-cache.js";
 import type { GatewayConfig } from "./config.js";
 import { gatewayMigrations, gatewaySchema } from "./db/migrations.js";
 import { createEmbedder } from "./embeddings/create-embedder.js";
-import { withEmbeddingModels } from "./embeddings/embedding-models.js";
 import { EmbeddingsService } from "./embeddings/embeddings-service.js";
 import { gatewayService } from "./grpc/gateway-service.js";
 import { createHttpApi } from "./http/http-api.js";
@@ -34,7 +33,7 @@ import { CompletionPipeline } from "./pipeline/completion-pipeline.js";
 import { createGatewayMetrics } from "./pipeline/gateway-metrics.js";
 import { followReportedPrices } from "./pricing/reported-prices.js";
 import { createDispatcher } from "./providers/create-dispatcher.js";
-import { withModelAliases } from "./providers/model-list.js";
+import { withExtraModels } from "./providers/model-list.js";
 import { connectRedis } from "./redis/redis-client.js";
 import { StreamingRouterClient } from "./routing/streaming-router-client.js";
 import { LedgerWriter } from "./usage/ledger-writer.js";
@@ -94,7 +93,7 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
   // The embedding backend behind /v1/embeddings and the semantic cache.
   const embedder = createEmbedder(config.embeddings);
   // /v1/models lists the router's models, the gateway's own aliases and its embedding model.
-  const models = withEmbeddingModels(withModelAliases(router, dispatch.chains), embedder);
+  const models = withExtraModels(router, () => [...dispatch.chains.aliasNames(), embedder.model]);
   const metrics = createGatewayMetrics(registry);
   const usage = new UsageRecorder(deps.bus, logger, metrics.usagePublishFailures);
   const ledger = new LedgerWriter({ bus: deps.bus, db: deps.db, logger });

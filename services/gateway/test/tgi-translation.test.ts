@@ -1,4 +1,4 @@
-import type { StrataError } from "@strata/kit";
+import { renderChatTemplate, type StrataError } from "@strata/kit";
 import { describe, expect, it } from "vitest";
 import type { ChatCompletionRequest, CompletionRequest } from "../src/openai/request-schemas.js";
 import { renderTgiPrompt } from "../src/providers/tgi/tgi-chat-template.js";
@@ -78,6 +78,29 @@ describe("OpenAI → TGI generate", () => {
       "<|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
     );
     expect(renderTgiPrompt("mistral", messages)).toBe("[INST] S\n\nU [/INST]");
+  });
+
+  it("renders the strata template byte for byte as the engine does, without its BOS", () => {
+    const conversations: ChatCompletionRequest["messages"][] = [
+      [{ role: "user", content: "hi" }],
+      [
+        { role: "system", content: "Be brief." },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "one" },
+            { type: "text", text: "two" },
+          ],
+        },
+        { role: "assistant", content: "ok" },
+        { role: "user", content: "" },
+      ] as ChatCompletionRequest["messages"],
+    ];
+    for (const messages of conversations)
+      expect(renderTgiPrompt("strata", messages)).toBe(renderChatTemplate(messages).slice("<s>".length));
+    expect(renderTgiPrompt("strata", conversations[1] as ChatCompletionRequest["messages"])).toBe(
+      "<|system|>\nBe brief.<|end|>\n<|user|>\none\ntwo<|end|>\n<|assistant|>\nok<|end|>\n<|user|>\n<|end|>\n<|assistant|>\n",
+    );
   });
 
   it("takes a legacy completion's prompt as inputs", () => {

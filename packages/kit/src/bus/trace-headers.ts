@@ -1,17 +1,14 @@
-import { context, propagation, trace } from "@opentelemetry/api";
+import { context, propagation } from "@opentelemetry/api";
+import { injectTraceContext } from "../tracing/tracing.js";
 
 /**
  * Trace context rides in message headers (W3C `traceparent`/`tracestate` with the propagator the
- * kit installs globally), so a consumer's spans join the publisher's trace. Only @opentelemetry/api
- * is used: without a registered propagator both functions are no-ops.
+ * kit installs globally), so a consumer's spans join the publisher's trace. Without a registered
+ * propagator both functions are no-ops.
  */
 export function injectTraceHeaders(headers: Record<string, string>): Record<string, string> {
   const carrier = { ...headers };
-  const active = context.active();
-  // Without a span or baggage the propagators write nothing; asking them costs a share of a publish.
-  if (trace.getSpanContext(active) === undefined && propagation.getBaggage(active) === undefined)
-    return carrier;
-  propagation.inject(active, carrier);
+  injectTraceContext(carrier);
   return carrier;
 }
 

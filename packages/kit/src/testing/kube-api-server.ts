@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Agent, request } from "undici";
 import { findBinary } from "./find-binary.js";
 import { freePort, waitForPort } from "./free-port.js";
+import { stopProcess } from "./spawn-server.js";
 import { waitFor } from "./wait-for.js";
 
 export interface KubeApiServerHandle {
@@ -63,7 +64,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const logDir = options.detached ? dir : undefined;
   const processes: ChildProcess[] = [];
   const stop = async () => {
-    await Promise.all(processes.reverse().map(terminate));
+    await Promise.all(processes.reverse().map((child) => stopProcess(child, "SIGTERM", 10_000)));
     if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -228,16 +229,4 @@ function spawnLogged(binary: string, args: string[], name: string, logDir?: stri
     }
   });
   return child;
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }

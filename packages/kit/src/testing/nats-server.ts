@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./find-binary.js";
 import { freePort } from "./free-port.js";
-import { spawnServer } from "./spawn-server.js";
+import { spawnServer, stopProcess } from "./spawn-server.js";
 
 export interface NatsServerHandle {
   url: string;
@@ -34,11 +34,7 @@ export async function startNatsServer(): Promise<NatsServerHandle> {
   const kill = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once("exit", () => resolve());
-      running.kill("SIGTERM");
-    });
+    if (running) await stopProcess(running, "SIGTERM");
   };
 
   await start();

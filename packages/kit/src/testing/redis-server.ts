@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./find-binary.js";
 import { freePort } from "./free-port.js";
-import { spawnServer } from "./spawn-server.js";
+import { spawnServer, stopProcess } from "./spawn-server.js";
 
 export interface RedisServerHandle {
   /** redis://127.0.0.1:<port> */
@@ -42,12 +42,8 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   const kill = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once("exit", () => resolve());
-      // SIGKILL: a crash, not a polite shutdown, is what clients must survive.
-      running.kill("SIGKILL");
-    });
+    // SIGKILL: a crash, not a polite shutdown, is what clients must survive.
+    if (running) await stopProcess(running, "SIGKILL");
   };
 
   await start();

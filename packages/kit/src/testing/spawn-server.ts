@@ -30,3 +30,24 @@ export async function spawnServer(
   }
   return started;
 }
+
+/**
+ * Sends `signal` and resolves once the process has exited (at once when it already has); with
+ * `killAfterMs`, one still running by then gets SIGKILL.
+ */
+export async function stopProcess(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  killAfterMs?: number,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer =
+      killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}

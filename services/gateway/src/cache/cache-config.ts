@@ -1,4 +1,4 @@
-import type { EnvMapping } from "@strata/kit";
+import { type EnvMapping, jsonSetting } from "@strata/kit";
 import { z } from "zod";
 
 const MIB = 1024 * 1024;
@@ -25,10 +25,7 @@ export const tenantCachePolicySchema = z
 export type TenantCachePolicyOverrides = z.output<typeof tenantCachePolicySchema>;
 
 /** Tenants by id → their settings; from the environment as a JSON object. */
-const tenantsSchema = z.preprocess(
-  (value) => (typeof value === "string" ? parseJsonOr(value) : value),
-  z.record(z.string(), tenantCachePolicySchema),
-);
+const tenantsSchema = jsonSetting(z.record(z.string(), tenantCachePolicySchema));
 
 export const cacheConfigSchema = z
   .object({
@@ -109,11 +106,3 @@ export const cacheEnv: EnvMapping = {
   "cache.semantic.maxBytes": "GATEWAY_SEMANTIC_CACHE_MAX_BYTES",
   "cache.tenants": "GATEWAY_CACHE_TENANTS",
 };
-
-function parseJsonOr(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text; // the record schema then reports it as not an object
-  }
-}

@@ -33,7 +33,6 @@ export class HnswGraph {
   private links0: Int32Array;
   /** Links on layers ≥ 1, only for the few nodes that reach them: upper[node][level - 1]. */
   private readonly upper: Int32Array[][] = [];
-  private readonly levels: number[] = [];
   private deleted: Uint8Array;
   private visited: Uint32Array;
   private visitMark = 0;
@@ -66,7 +65,6 @@ export class HnswGraph {
     const node = this.size++;
     this.vectors.set(vector, node * this.dimensions);
     const level = Math.min(MAX_LEVEL, Math.floor(-Math.log(1 - this.random()) * this.levelFactor));
-    this.levels.push(level);
     if (level > 0) this.upper[node] = Array.from({ length: level }, () => new Int32Array(this.m + 1));
     if (this.entryPoint < 0) {
       this.entryPoint = node;
@@ -94,10 +92,6 @@ export class HnswGraph {
     if (node < 0 || node >= this.size || this.deleted[node]) return;
     this.deleted[node] = 1;
     this.deletedCount++;
-  }
-
-  isDeleted(node: number): boolean {
-    return this.deleted[node] === 1;
   }
 
   /** Live nodes nearest to `query`, nearest first, with their cosine similarity. */

@@ -37,11 +37,6 @@ export class MemoryLruStore implements ExactStore {
   }
 
   async get(key: string): Promise<StoredAnswer | undefined> {
-    return this.getNow(key);
-  }
-
-  /** The same as get, without the promise: for callers that can use the answer synchronously. */
-  getNow(key: string): StoredAnswer | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {

@@ -55,15 +55,6 @@ export class MemoryVectorIndex implements VectorIndex {
     vector: Float32Array,
     threshold: number,
   ): Promise<SemanticMatch | undefined> {
-    return this.searchNow(tenantId, bucket, vector, threshold);
-  }
-
-  searchNow(
-    tenantId: string,
-    bucket: string,
-    vector: Float32Array,
-    threshold: number,
-  ): SemanticMatch | undefined {
     const segments = this.buckets.get(bucketKey(tenantId, bucket));
     if (!segments) return undefined;
     const now = this.now();

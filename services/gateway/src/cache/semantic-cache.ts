@@ -23,10 +23,6 @@ export class SemanticCache {
     return this.options.embedder.id;
   }
 
-  get indexKind(): VectorIndex["kind"] {
-    return this.options.index.kind;
-  }
-
   /** The text's unit vector, or undefined when it has none (no features, a zero vector). */
   async embed(text: string, signal: AbortSignal): Promise<Float32Array | undefined> {
     const { vectors } = await this.options.embedder.embed([text], { signal });

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { StrataError } from "@strata/kit";
 import type { ApiKeyStore } from "../auth/api-key-store.js";
+import { clientClosedSignal } from "../http/client-closed.js";
 import { parseJsonBody, readBody } from "../http/read-body.js";
-import { sendJson } from "../http/send.js";
+import { sendJson, withHeadersOnError } from "../http/send.js";
 import { validateEmbeddingsRequest } from "./embeddings-request.js";
 import { embeddingsResponseBody } from "./embeddings-response.js";
 import type { EmbeddingsService } from "./embeddings-service.js";
@@ -23,18 +23,13 @@ export async function handleEmbeddings(
   const startedAt = performance.now();
   const auth = await deps.keys.authenticate(request.headers.authorization);
   const body = validateEmbeddingsRequest(parseJsonBody(await readBody(request, deps.maxBodyBytes)));
-  const abort = new AbortController();
-  response.once("close", () => {
-    if (!response.writableFinished)
-      abort.abort(new StrataError("client_closed", "The client closed the request."));
-  });
+  const signal = clientClosedSignal(response);
   // The steps add headers (x-ratelimit-*, x-strata-route...), sent with the answer or the error.
   const headers: Record<string, string> = {};
-  const batch = await deps.embeddings
-    .create({ request: body, auth, requestId, signal: abort.signal, startedAt, headers })
-    .catch((error: unknown) => {
-      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-      throw error;
-    });
+  const batch = await withHeadersOnError(
+    deps.embeddings.create({ request: body, auth, requestId, signal, startedAt, headers }),
+    response,
+    headers,
+  );
   sendJson(response, 200, embeddingsResponseBody(batch, body.model, body.encodingFormat), headers);
 }

@@ -13,8 +13,9 @@ import { type Operation, validateRequest } from "../openai/request-schemas.js";
 import type { CompletionPipeline } from "../pipeline/completion-pipeline.js";
 import { requestTimeoutMs } from "../pipeline/request-deadline.js";
 import { newRequestId } from "../pipeline/request-id.js";
+import { clientClosedSignal } from "./client-closed.js";
 import { parseJsonBody, readBody } from "./read-body.js";
-import { sendError, sendJson } from "./send.js";
+import { sendError, sendJson, withHeadersOnError } from "./send.js";
 
 export interface HttpApiDeps {
   keys: Pick<ApiKeyStore, "authenticate">;
@@ -95,31 +96,26 @@ async function handleCompletion(
   const startedAt = performance.now();
   const auth = await deps.keys.authenticate(request.headers.authorization);
   const body = validateRequest(operation, parseJsonBody(await readBody(request, deps.maxBodyBytes)));
-  const abort = new AbortController();
-  response.once("close", () => {
-    if (!response.writableFinished)
-      abort.abort(new StrataError("client_closed", "The client closed the request."));
-  });
+  const signal = clientClosedSignal(response);
   // Steps add response headers (x-strata-route, x-ratelimit-*...), sent with the answer or the error.
   const headers: Record<string, string> = {};
   const timeoutMs = requestTimeoutMs(request.headers["x-strata-timeout-ms"]);
   const cache = parseCacheDirectives((name) => headerValue(request.headers[name]));
-  const result = await deps.pipeline
-    .execute({
+  const result = await withHeadersOnError(
+    deps.pipeline.execute({
       operation,
       request: body,
       auth,
       requestId,
-      signal: abort.signal,
+      signal,
       startedAt,
       timeoutMs,
       cache,
       headers,
-    })
-    .catch((error: unknown) => {
-      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-      throw error;
-    });
+    }),
+    response,
+    headers,
+  );
   if (result.kind === "json") {
     sendJson(response, result.status, result.body, headers);
     return;
@@ -141,7 +137,7 @@ async function handleCompletion(
   };
   try {
     for await (const data of result.events) {
-      if (abort.signal.aborted) break;
+      if (signal.aborted) break;
       if (!opening && !corked) {
         corked = true;
         response.cork();
@@ -155,7 +151,7 @@ async function handleCompletion(
   } catch (error) {
     // The answer has begun, so the error goes in-band the way OpenAI streams do, then the stream ends.
     const failure = toStrataError(error);
-    if (!abort.signal.aborted)
+    if (!signal.aborted)
       response.write(
         `data: ${JSON.stringify({ error: { message: failure.message, type: "server_error", code: failure.code } })}\n\n`,
       );

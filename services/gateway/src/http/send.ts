@@ -16,6 +16,21 @@ export function sendJson(
   response.end(payload);
 }
 
+/**
+ * The work's result; when it fails, the headers the steps set so far (x-strata-route,
+ * x-ratelimit-*...) are put on the response first, so they go out with the error.
+ */
+export function withHeadersOnError<T>(
+  work: Promise<T>,
+  response: ServerResponse,
+  headers: Record<string, string>,
+): Promise<T> {
+  return work.catch((error: unknown) => {
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+    throw error;
+  });
+}
+
 /** Answers with OpenAI's error body and the status its code maps to; nothing if the answer already began. */
 export function sendError(
   response: ServerResponse,

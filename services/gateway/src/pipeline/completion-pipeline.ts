@@ -1,5 +1,6 @@
 import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { getTracer, type Logger, StrataError, toStrataError } from "@strata/kit";
+import { clientClosedError } from "../http/client-closed.js";
 import type { Operation } from "../openai/request-schemas.js";
 import { DispatchError, type Dispatched, type Dispatcher, type ServedBy } from "../providers/dispatcher.js";
 import type { AttemptEnd } from "../providers/provider.js";
@@ -233,7 +234,7 @@ export class CompletionPipeline {
         status: closed ? 499 : 200,
         usage,
         firstTokenAt,
-        ...(closed ? { error: new StrataError("client_closed", "The client closed the request.") } : {}),
+        ...(closed ? { error: clientClosedError() } : {}),
       });
     }
   }
@@ -277,7 +278,7 @@ export class CompletionPipeline {
 
   /** The error to surface: the client gone, the deadline passed, or what the step threw. */
   private failureOf(run: Run, error: unknown): StrataError {
-    if (run.call.signal.aborted) return new StrataError("client_closed", "The client closed the request.");
+    if (run.call.signal.aborted) return clientClosedError();
     if (run.deadline.expired) return run.deadline.signal.reason as StrataError;
     if (error === undefined) return new StrataError("upstream_error", "The answer ended early.");
     return toStrataError(error);

@@ -4,28 +4,12 @@ import { PendingCounts } from "./pending-counts.js";
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
 export function createGatewayMetrics(registry: Registry) {
-  // Requests and tokens are counted in plain numbers on the hot path and handed over on collect.
-  let pending: PendingCounts | undefined;
-  const requests = new Counter({
-    name: "strata_gateway_requests_total",
-    help: "Completion requests answered, by operation, model and HTTP status.",
-    labelNames: ["operation", "model", "status"],
-    registers: [registry],
-    collect: () => pending?.flush(),
-  });
-  const tokens = new Counter({
-    name: "strata_gateway_tokens_total",
-    help: "Tokens processed, by model and type (prompt, completion, cached).",
-    labelNames: ["model", "type"],
-    registers: [registry],
-    collect: () => pending?.flush(),
-  });
-  pending = new PendingCounts(requests, tokens);
   return {
-    requests,
-    tokens,
-    /** Counts a finished request (and its tokens when it succeeded) into `requests` and `tokens`. */
-    counts: pending,
+    /**
+     * Counts a finished request (and its tokens when it succeeded) into strata_gateway_requests_total
+     * and strata_gateway_tokens_total: in plain numbers on the hot path, handed over on collect.
+     */
+    counts: new PendingCounts(registry),
     duration: new Histogram({
       name: "strata_gateway_request_duration_seconds",
       help: "Time from request arrival to the last byte of the answer.",

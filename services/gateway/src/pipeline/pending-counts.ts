@@ -1,4 +1,4 @@
-import type { Counter } from "@strata/kit";
+import { Counter, type Registry } from "@strata/kit";
 import type { UsageCounts } from "./usage-counts.js";
 
 interface Cell {
@@ -17,17 +17,32 @@ const MAX_CELLS = 1_000;
 
 /**
  * Request and token counts per operation and model, kept as plain numbers and handed to the
- * prom-client counters when they are collected (a scrape). prom-client hashes the label object of
- * every increment; a request makes four of them, so the hot path adds to fields here instead.
+ * prom-client counters (registered here) when they are collected (a scrape). prom-client hashes the
+ * label object of every increment; a request makes four of them, so the hot path adds to fields here
+ * instead.
  */
 export class PendingCounts {
   private readonly cells = new Map<string, Map<string, Cell>>();
   private size = 0;
+  private readonly requests: Counter<"operation" | "model" | "status">;
+  private readonly tokens: Counter<"model" | "type">;
 
-  constructor(
-    private readonly requests: Counter<"operation" | "model" | "status">,
-    private readonly tokens: Counter<"model" | "type">,
-  ) {}
+  constructor(registry: Registry) {
+    this.requests = new Counter({
+      name: "strata_gateway_requests_total",
+      help: "Completion requests answered, by operation, model and HTTP status.",
+      labelNames: ["operation", "model", "status"],
+      registers: [registry],
+      collect: () => this.flush(),
+    });
+    this.tokens = new Counter({
+      name: "strata_gateway_tokens_total",
+      help: "Tokens processed, by model and type (prompt, completion, cached).",
+      labelNames: ["model", "type"],
+      registers: [registry],
+      collect: () => this.flush(),
+    });
+  }
 
   /** One finished request, and its tokens when it succeeded. */
   count(operation: string, model: string, status: number, usage: UsageCounts | undefined): void {

@@ -59,13 +59,14 @@ const MAX_TIMEOUT_MS = 86_400_000;
  */
 export function requestTimeoutMs(
   header: string | string[] | undefined,
-  grpcDeadline?: Date | number,
+  grpcDeadline?: number,
   now: () => number = Date.now,
 ): number | undefined {
+  // Finite only: an in-process call passes its caller's deadline on unchecked (Infinity: none).
   const fromGrpc =
-    grpcDeadline === undefined || !Number.isFinite(+grpcDeadline)
+    grpcDeadline === undefined || !Number.isFinite(grpcDeadline)
       ? undefined
-      : Math.max(0, +grpcDeadline - now());
+      : Math.max(0, grpcDeadline - now());
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined || value === "") return fromGrpc;
   const timeoutMs = Number(value);

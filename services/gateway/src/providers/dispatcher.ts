@@ -1,5 +1,6 @@
 import { trace } from "@opentelemetry/api";
 import { type Logger, StrataError, toStrataError } from "@strata/kit";
+import { clientClosedError } from "../http/client-closed.js";
 import type { ChatCompletionRequest, CompletionRequest, Operation } from "../openai/request-schemas.js";
 import { noUsage } from "../pipeline/usage-counts.js";
 import { LinkedAbort } from "../upstream/linked-abort.js";
@@ -342,9 +343,7 @@ function providerSideStatus(status: number): boolean {
 
 /** The error a stopped request surfaces: the deadline's timeout, else the client having gone. */
 function stopReason(signal: AbortSignal): StrataError {
-  return signal.reason instanceof StrataError
-    ? signal.reason
-    : new StrataError("client_closed", "The client closed the request.");
+  return signal.reason instanceof StrataError ? signal.reason : clientClosedError();
 }
 
 /** The router's fallbacks for an engine entry go right after it, once, in order. */

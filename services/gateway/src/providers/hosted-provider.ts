@@ -1,10 +1,9 @@
 import { injectTraceContext } from "@strata/kit";
-import { readBodyOf } from "../upstream/sse-events.js";
-import { readAll, type UpstreamClient, type UpstreamResponse } from "../upstream/upstream-client.js";
+import type { UpstreamClient, UpstreamResponse } from "../upstream/upstream-client.js";
 import type { PreparedAttempt, Provider, ProviderKind, ProviderRequest, UpstreamAnswer } from "./provider.js";
 import type { HostedProviderConfig } from "./providers-config.js";
-import { parseRetryAfterMs } from "./retry-policy.js";
 import type { Secret } from "./secret.js";
+import { readAnswer } from "./upstream-failures.js";
 
 /** How a provider turns its upstream's complete (non-streamed) answer into OpenAI's shapes. */
 export interface AnswerTranslation {
@@ -13,9 +12,6 @@ export interface AnswerTranslation {
   /** A successful answer → the OpenAI object sent as JSON with status 200. */
   success(raw: Buffer): unknown;
 }
-
-/** Error bodies are read up to this size: enough for any real error, bounded against a runaway one. */
-const ERROR_BODY_LIMIT = 1 << 20;
 
 /**
  * What every hosted provider (one configured base URL, an optional API key, no routing) shares: name
@@ -69,17 +65,14 @@ export abstract class HostedProvider implements Provider {
     url: string,
     translation: AnswerTranslation,
   ): Promise<UpstreamAnswer> {
-    const failed = response.status >= 400;
-    const raw = await readBodyOf(response.body, url, (body) =>
-      readAll(body, failed ? ERROR_BODY_LIMIT : undefined),
-    );
-    if (failed) {
+    const answer = await readAnswer(response, url);
+    if (answer.status >= 400) {
       return {
         kind: "json",
-        ...translation.error(response.status, raw),
-        retryAfterMs: parseRetryAfterMs(response.headers),
+        ...translation.error(answer.status, answer.body),
+        retryAfterMs: answer.retryAfterMs,
       };
     }
-    return { kind: "json", status: 200, body: Buffer.from(JSON.stringify(translation.success(raw))) };
+    return { kind: "json", status: 200, body: Buffer.from(JSON.stringify(translation.success(answer.body))) };
   }
 }

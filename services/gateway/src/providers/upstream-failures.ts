@@ -1,5 +1,25 @@
 import { StrataError } from "@strata/kit";
+import { readBodyOf } from "../upstream/sse-events.js";
+import type { UpstreamResponse } from "../upstream/upstream-client.js";
 import type { PreparedAttempt, UpstreamAnswer } from "./provider.js";
+import { parseRetryAfterMs } from "./retry-policy.js";
+
+/** Error bodies are read up to this size: enough for any real error, bounded against a runaway one. */
+const ERROR_BODY_LIMIT = 1 << 20;
+
+/** An upstream's complete (non-streamed) answer; an error keeps the upstream's Retry-After. */
+export async function readAnswer(
+  response: UpstreamResponse,
+  url: string,
+): Promise<{ status: number; body: Buffer; retryAfterMs: number | undefined }> {
+  const failed = response.status >= 400;
+  const body = await readBodyOf(response.body, url, failed ? ERROR_BODY_LIMIT : undefined);
+  return {
+    status: response.status,
+    body,
+    retryAfterMs: failed ? parseRetryAfterMs(response.headers) : undefined,
+  };
+}
 
 /**
  * Waits for a stream's first event, so a stream that fails before producing anything is retried

@@ -10,6 +10,7 @@ import {
   StrataError,
 } from "@strata/kit";
 import { routerV1 } from "@strata/proto";
+import { clientClosedError } from "../http/client-closed.js";
 
 type RouterClient = ServiceClient<typeof routerV1.RouterService>;
 type RouteStreamCall = BidiCall<
@@ -80,7 +81,7 @@ export class StreamingRouterClient implements Pick<RouterClient, "route" | "repo
     // unary call gives both the router's own error or result.
     if (!stream || requestId === "" || stream.pending.has(requestId) || options?.metadata)
       return this.options.client.route(request, options);
-    if (options?.signal?.aborted) return Promise.reject(clientClosed());
+    if (options?.signal?.aborted) return Promise.reject(clientClosedError());
     // The call ended under us and the message never left: the unary call serves it instead. Answers
     // arrive on later ticks, so registering the pending entry after sending cannot miss one.
     if (!this.send(stream, { kind: { case: "route", value: request } }))
@@ -245,7 +246,7 @@ class PendingRoute {
 
   /** The caller's signal fired (EventListener object form). */
   handleEvent(): void {
-    this.giveUp(clientClosed());
+    this.giveUp(clientClosedError());
   }
 
   private settle(): void {
@@ -257,10 +258,6 @@ class PendingRoute {
 
 function routeTimedOut(pending: PendingRoute, waitMs: number): void {
   pending.giveUp(new StrataError("timeout", `the router did not answer within ${waitMs} ms`));
-}
-
-function clientClosed(): StrataError {
-  return new StrataError("client_closed", "The client closed the request.");
 }
 
 function answerError(error: routerV1.RouteError | undefined): StrataError {

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { sseData } from "./sse.js";
-import { upstreamError } from "./upstream-client.js";
+import { readAll, upstreamError } from "./upstream-client.js";
 
 /**
  * The SSE data payloads of an upstream response body. Stopping early (the client went away, a
@@ -19,14 +19,13 @@ export async function* sseEvents(body: Readable, address: string): AsyncGenerato
   }
 }
 
-/** Reads a whole body, classifying a transport failure mid-way like any other upstream failure. */
-export async function readBodyOf(
-  body: Readable,
-  address: string,
-  read: (body: Readable) => Promise<Buffer>,
-): Promise<Buffer> {
+/**
+ * Reads a whole body (up to `limit` bytes, readAll's bound when unset), classifying a transport
+ * failure mid-way like any other upstream failure.
+ */
+export async function readBodyOf(body: Readable, address: string, limit?: number): Promise<Buffer> {
   try {
-    return await read(body);
+    return await readAll(body, limit);
   } catch (error) {
     throw upstreamError(error, address);
   }

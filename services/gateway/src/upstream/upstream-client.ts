@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { StrataError } from "@strata/kit";
 import { Agent, errors as undiciErrors } from "undici";
+import { clientClosedError } from "../http/client-closed.js";
 import { collectStream } from "../http/collect-stream.js";
 import { Http1ClosedError, Http1Pool, Http1TimeoutError } from "./http1-pool.js";
 
@@ -112,7 +113,7 @@ export function upstreamError(error: unknown, address: string): StrataError {
   if (error instanceof StrataError) return error;
   const name = (error as Error)?.name;
   if (name === "AbortError" || error instanceof undiciErrors.RequestAbortedError) {
-    return new StrataError("client_closed", "The client closed the request.", { cause: error });
+    return clientClosedError(error);
   }
   const timedOut =
     error instanceof undiciErrors.HeadersTimeoutError ||

@@ -7,6 +7,7 @@
  */
 import { StrataError } from "@strata/kit";
 import type { ChatCompletionRequest } from "../../openai/request-schemas.js";
+import { contentText } from "../content-text.js";
 
 type Block = Record<string, unknown>;
 interface AnthropicMessage {
@@ -113,15 +114,9 @@ function translateMessages(messages: ChatCompletionRequest["messages"]): {
 }
 
 function textOf(content: unknown, path: string): string {
-  if (content == null) return "";
-  if (typeof content === "string") return content;
-  return (content as { type: string; text?: unknown }[])
-    .map((part, index) => {
-      if (part.type !== "text" || typeof part.text !== "string")
-        refuse(`${path}.content[${index}].type`, `A '${part.type}' content part here`);
-      return part.text as string;
-    })
-    .join("\n");
+  return contentText(content, (type, index) =>
+    refuse(`${path}.content[${index}].type`, `A '${type}' content part here`),
+  );
 }
 
 function contentBlocks(content: unknown, path: string): Block[] {

@@ -1,8 +1,8 @@
 import { StrataError } from "@strata/kit";
-import { readBodyOf, sseEvents } from "../../upstream/sse-events.js";
-import { readAll, type UpstreamClient } from "../../upstream/upstream-client.js";
+import { sseEvents } from "../../upstream/sse-events.js";
+import type { UpstreamClient } from "../../upstream/upstream-client.js";
 import type { ProviderRequest, UpstreamAnswer } from "../provider.js";
-import { parseRetryAfterMs } from "../retry-policy.js";
+import { readAnswer } from "../upstream-failures.js";
 
 const paths = { "chat.completions": "/chat/completions", completions: "/completions" } as const;
 
@@ -37,16 +37,7 @@ export async function sendOpenAiCompatible(
   const response = await client.post(options);
   if (response.status < 300 && options.stream)
     return { kind: "stream", events: untilDone(sseEvents(response.body, options.url), options.url) };
-  const failed = response.status >= 400;
-  const body = await readBodyOf(response.body, options.url, (stream) =>
-    readAll(stream, failed ? 1 << 20 : undefined),
-  );
-  return {
-    kind: "json",
-    status: response.status,
-    body,
-    retryAfterMs: failed ? parseRetryAfterMs(response.headers) : undefined,
-  };
+  return { kind: "json", ...(await readAnswer(response, options.url)) };
 }
 
 /** An OpenAI-style stream always ends with [DONE]; one that stops short was cut, not finished. */

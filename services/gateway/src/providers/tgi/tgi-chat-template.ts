@@ -3,8 +3,9 @@
  * Jinja template; the native API leaves that to the caller, so the provider is configured with the
  * family its model was trained on. TGI adds the tokenizer's BOS token itself, so none is written here.
  */
-import { StrataError } from "@strata/kit";
+import { BOS_TEXT, renderChatTemplate, StrataError } from "@strata/kit";
 import type { ChatCompletionRequest } from "../../openai/request-schemas.js";
+import { contentText } from "../content-text.js";
 
 export type ChatTemplate = "chatml" | "llama3" | "mistral" | "strata";
 
@@ -16,7 +17,15 @@ interface Turn {
 export function renderTgiPrompt(template: ChatTemplate, messages: ChatCompletionRequest["messages"]): string {
   const turns = messages.map((message, index) => ({
     role: message.role === "developer" ? "system" : message.role,
-    text: textOf(message.content, index),
+    text: contentText(message.content, (type, partIndex) => {
+      throw new StrataError(
+        "invalid_request",
+        `A '${type}' content part is not supported by TGI's generate API.`,
+        {
+          param: `messages[${index}].content[${partIndex}].type`,
+        },
+      );
+    }),
   }));
   switch (template) {
     case "chatml":
@@ -28,8 +37,10 @@ export function renderTgiPrompt(template: ChatTemplate, messages: ChatCompletion
     case "mistral":
       return mistral(turns);
     case "strata":
-      // engine-sim's template (packages/kit chat-template) without the BOS the engine adds itself.
-      return `${turns.map((turn) => `<|${turn.role}|>\n${turn.text}<|end|>\n`).join("")}<|assistant|>\n`;
+      // engine-sim's template without the BOS the engine adds itself.
+      return renderChatTemplate(turns.map((turn) => ({ role: turn.role, content: turn.text }))).slice(
+        BOS_TEXT.length,
+      );
   }
 }
 
@@ -47,21 +58,4 @@ function mistral(turns: Turn[]): string {
     }
   }
   return text;
-}
-
-function textOf(content: unknown, index: number): string {
-  if (content == null) return "";
-  if (typeof content === "string") return content;
-  return (content as { type: string; text?: unknown }[])
-    .map((part, partIndex) => {
-      if (part.type !== "text" || typeof part.text !== "string") {
-        throw new StrataError(
-          "invalid_request",
-          `A '${part.type}' content part is not supported by TGI's generate API.`,
-          { param: `messages[${index}].content[${partIndex}].type` },
-        );
-      }
-      return part.text;
-    })
-    .join("\n");
 }
