@@ -18,7 +18,7 @@ if (!command) {
       "",
       "commands:",
       "  up        run every service locally on embedded defaults",
-      "  tenants   create, list and show tenants (gateway admin API)",
+      "  tenants   create, list and show tenants and their webhook secrets (gateway admin API)",
       "  projects  create and list projects",
       "  keys      create, list, update, rotate and revoke API keys",
       "  usage     spend and tokens from the usage ledger, by tenant, key, model, day, provider",

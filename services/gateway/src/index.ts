@@ -112,6 +112,7 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
     usage,
     authorizer: modelAuthorizer,
     admitter: limits.admitter,
+    metrics,
     logger,
   });
   // cache lookup/store: exact, then semantic (embedded by the gateway's embedding backend).
@@ -139,12 +140,6 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
     keys,
     maxBodyBytes: config.http.maxBodyBytes,
   });
-  const tenancy = registerTenancy(admin, {
-    db: deps.db,
-    hashKey: config.keyHashSecret,
-    invalidation: keyInvalidation,
-    logger,
-  });
   limits.registerAdminRoutes(admin);
   // Async jobs, the Files and Batch APIs and their workers (JetStream work queue, dead letters).
   const jobs = await createJobs({
@@ -159,6 +154,14 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
     logger,
   });
   jobs.registerAdminRoutes(admin);
+  // After the jobs module: the gRPC AdminService shows and rotates the webhook secrets it owns.
+  const tenancy = registerTenancy(admin, {
+    db: deps.db,
+    hashKey: config.keyHashSecret,
+    invalidation: keyInvalidation,
+    logger,
+    webhookSecrets: jobs.webhookSecrets,
+  });
 
   const httpServer = createServer(
     { keepAliveTimeout: 65_000, requestTimeout: 0 },

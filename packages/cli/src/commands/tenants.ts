@@ -8,6 +8,7 @@ import {
 } from "./admin-command.js";
 import { listItems, listOptions } from "./admin-list.js";
 import { json, metadataText, table, when } from "./cli-output.js";
+import { webhookSecretCommand } from "./tenant-webhook-secret.js";
 
 export interface TenantJson {
   id: string;
@@ -58,4 +59,5 @@ export const tenantCommands: Record<string, Subcommand> = {
       io.stdout(asJson ? json(tenant) : tenantTable([tenant]));
     },
   },
+  "webhook-secret": webhookSecretCommand,
 };

@@ -2,6 +2,8 @@ import type { CallContext, ServiceImpl } from "@strata/kit";
 import { StrataError } from "@strata/kit";
 import type { gatewayAdminV1 } from "@strata/proto";
 import { authorizationOf } from "../grpc/authorization.js";
+import type { WebhookSecretAdmin } from "../jobs/webhook-secret-admin.js";
+import { webhookSecretMethods } from "../jobs/webhook-secret-grpc.js";
 import type { AdminCredential } from "./admin-credential.js";
 import {
   apiKeyMessage,
@@ -30,6 +32,8 @@ export interface AdminServiceDeps {
   credential: Pick<AdminCredential, "verify">;
   tenants: TenantAdmin;
   keys: ApiKeyAdmin;
+  /** Tenants' job webhook signing secrets (the jobs module owns them). */
+  webhookSecrets: Pick<WebhookSecretAdmin, "get" | "rotate">;
   now?: () => number;
 }
 
@@ -83,15 +87,19 @@ export function adminService(deps: AdminServiceDeps): Impl {
       project: projectMessage(await tenants.getProject(requireId(request.id))),
     })),
     ...keyMethods(deps, guarded, key),
+    ...webhookSecretMethods(deps.webhookSecrets, guarded),
   };
   return impl;
 }
 
-type Guard = <R, O>(handler: (request: R) => Promise<O>) => (request: R, context: CallContext) => Promise<O>;
+/** Wraps an admin method so it checks the admin credential before it reads its request. */
+export type AdminGuard = <R, O>(
+  handler: (request: R) => Promise<O>,
+) => (request: R, context: CallContext) => Promise<O>;
 
 function keyMethods(
   deps: AdminServiceDeps,
-  guarded: Guard,
+  guarded: AdminGuard,
   key: (info: Parameters<typeof apiKeyMessage>[0]) => ReturnType<typeof apiKeyMessage>,
 ) {
   const { keys } = deps;

@@ -1,5 +1,6 @@
 import type { Database, Logger } from "@strata/kit";
 import type { KeyInvalidation } from "../auth/key-invalidation.js";
+import type { WebhookSecretAdmin } from "../jobs/webhook-secret-admin.js";
 import { adminService } from "./admin-grpc-service.js";
 import type { AdminRouter } from "./admin-router.js";
 import { ApiKeyAdmin } from "./api-key-admin.js";
@@ -12,6 +13,8 @@ export interface TenancyDeps {
   hashKey: string;
   invalidation: Pick<KeyInvalidation, "keyChanged">;
   logger: Pick<Logger, "info">;
+  /** The AdminService also shows and rotates tenants' job webhook secrets (their HTTP routes are the jobs module's). */
+  webhookSecrets: Pick<WebhookSecretAdmin, "get" | "rotate">;
   now?: () => number;
 }
 
@@ -30,6 +33,7 @@ export function registerTenancy(router: AdminRouter, deps: TenancyDeps) {
       credential: router.credential,
       tenants,
       keys,
+      webhookSecrets: deps.webhookSecrets,
       ...(deps.now ? { now: deps.now } : {}),
     }),
   };

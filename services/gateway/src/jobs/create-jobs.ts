@@ -40,6 +40,7 @@ import { PeriodicTask } from "./periodic-task.js";
 import { type RetentionCounts, RetentionSweeper } from "./retention-sweeper.js";
 import { WebhookAddressPolicy } from "./webhook-address-policy.js";
 import { webhookAgent } from "./webhook-agent.js";
+import { WebhookSecretAdmin } from "./webhook-secret-admin.js";
 import { registerWebhookSecretRoutes } from "./webhook-secret-routes.js";
 import { WebhookSecrets } from "./webhook-secrets.js";
 import { WebhookSender } from "./webhook-sender.js";
@@ -66,6 +67,8 @@ export interface Jobs {
   grpcService: ServiceImpl<typeof gatewayJobsV1.JobsService>;
   /** `/admin/v1/dead-letters`, `/admin/v1/tenants/{id}/webhook-secret`. */
   registerAdminRoutes(admin: AdminRouter): void;
+  /** Tenants' webhook signing secrets, for the gRPC AdminService to show and rotate as the HTTP routes do. */
+  webhookSecrets: WebhookSecretAdmin;
   /** Runs the sweeper once (it also runs on its own interval where workers run). */
   sweep(): Promise<void>;
   /** Deletes what is past its retention once (this too runs on its own interval where workers run). */
@@ -131,13 +134,15 @@ export async function createJobs(deps: JobsDeps): Promise<Jobs> {
   if (config.workers.enabled) sweepers.start();
 
   const replay = new DeadLetterReplay({ letters: parts.letters, bus, jobs: jobStore, batches });
+  const webhookSecrets = new WebhookSecretAdmin({ db, secrets: parts.webhooks.secrets });
   return {
     http: createAsyncHttpApi(deps, parts, jobService),
     grpcService: jobsGrpcService({ keys: deps.keys, jobs: jobService }),
     registerAdminRoutes: (admin) => {
       registerDeadLetterRoutes(admin, { letters: parts.letters, replay });
-      registerWebhookSecretRoutes(admin, { db, secrets: parts.webhooks.secrets });
+      registerWebhookSecretRoutes(admin, { secrets: webhookSecrets });
     },
+    webhookSecrets,
     sweep: () => sweepers.jobs.sweep(),
     sweepRetention: () => sweepers.retention.sweep(),
     async close() {
