@@ -1,4 +1,4 @@
-import { createGrpcClient, type ServiceClient, StrataError } from "@strata/kit";
+import { createGrpcClient, parseMetricsText, type ServiceClient, StrataError } from "@strata/kit";
 import { gatewayV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestStack, type TestStack } from "../support/local-stack.js";
@@ -61,6 +61,28 @@ describe("embeddings are governed and accounted for like completions", () => {
         (answer) => answer,
         (error: unknown) => error as StrataError,
       );
+  /** The gateway's embeddings series on /metrics: requests by status, durations observed, prompt tokens. */
+  const embeddingsMetrics = async () => {
+    const requests = "strata_gateway_requests_total";
+    const durations = "strata_gateway_request_duration_seconds_count";
+    const tokens = "strata_gateway_tokens_total";
+    const response = await fetch(`${stack.gatewayOpsUrl}/metrics`);
+    expect(response.status).toBe(200);
+    const families = parseMetricsText(await response.text(), new Set([requests, durations, tokens]));
+    // Tokens are counted by model alone; requests and durations by operation and model.
+    const ours = (name: string) =>
+      (families.get(name) ?? []).filter(
+        (sample) =>
+          sample.labels.model === embedModel && [undefined, "embeddings"].includes(sample.labels.operation),
+      );
+    const byStatus: Record<string, number> = {};
+    for (const sample of ours(requests)) byStatus[sample.labels.status!] = sample.value;
+    return {
+      byStatus,
+      durations: ours(durations).reduce((sum, sample) => sum + sample.value, 0),
+      promptTokens: ours(tokens).find((sample) => sample.labels.type === "prompt")?.value ?? 0,
+    };
+  };
   const listModels = async (secret: string, path = "/v1/models") => {
     const response = await fetch(`${stack.gatewayUrl}${path}`, {
       headers: { authorization: `Bearer ${secret}` },
@@ -204,5 +226,26 @@ describe("embeddings are governed and accounted for like completions", () => {
       ]);
     expect(await grpcModels(open.secret)).toContainEqual([embedModel, "strata"]);
     expect(await grpcModels(chatOnly.secret)).toEqual([["strata-sim", "strata"]]);
+  });
+
+  it("counts embeddings in the gateway's request metrics, answered and refused, over HTTP and gRPC", async () => {
+    const before = await embeddingsMetrics();
+    const limited = await tenantWithKey({ limits: { requests_per_minute: 2, tokens_per_minute: 10_000 } });
+    const answered = await embed(limited.secret);
+    expect(answered.status).toBe(200);
+    const httpTokens = ((await answered.json()) as Json).usage.prompt_tokens as number;
+    const overGrpc = (await grpcEmbed(limited.secret)) as Json;
+    expect(overGrpc).toMatchObject({ model: embedModel });
+    expect((await embed(limited.secret)).status).toBe(429);
+    expect(((await grpcEmbed(limited.secret)) as StrataError).code).toBe("rate_limit_exceeded");
+    const chatOnly = await tenantWithKey({ models: ["strata-sim"] });
+    expect((await embed(chatOnly.secret)).status).toBe(403);
+    expect(((await grpcEmbed(chatOnly.secret)) as StrataError).code).toBe("permission_denied");
+
+    const after = await embeddingsMetrics();
+    const added = (status: string) => (after.byStatus[status] ?? 0) - (before.byStatus[status] ?? 0);
+    expect({ 200: added("200"), 403: added("403"), 429: added("429") }).toEqual({ 200: 2, 403: 2, 429: 2 });
+    expect(after.durations - before.durations).toBe(6);
+    expect(after.promptTokens - before.promptTokens).toBe(httpTokens + Number(overGrpc.usage.promptTokens));
   });
 });

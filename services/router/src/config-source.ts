@@ -14,11 +14,27 @@ export function loadRouterConfig(
   env: Env = process.env,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): RouterConfig {
+  return parseRouterConfig(routerSettingsFromEnv(env, readFile), env);
+}
+
+/**
+ * The settings the environment gives, by config path and not yet validated: the ROUTER_CONFIG_FILE
+ * file's under the variables'. A program that embeds the router (`strata up`) lays its own settings
+ * over these before parseRouterConfig, so both read the environment through this one mapping.
+ */
+export function routerSettingsFromEnv(
+  env: Env,
+  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): Record<string, unknown> {
   const filePath = env[configFileVariable];
   const fromFile = filePath ? readConfigFile(filePath, readFile) : {};
-  const fromVariables = fromEnv(env, routerEnvMapping);
-  const raw = mergeConfig(fromFile, fromVariables);
-  return parseConfig(routerConfigSchema, raw, settingNames(env, raw, filePath !== undefined));
+  return mergeConfig(fromFile, fromEnv(env, routerEnvMapping));
+}
+
+/** Validates raw settings by config path; an error names the variable or the file a setting came from. */
+export function parseRouterConfig(raw: Record<string, unknown>, env: Env): RouterConfig {
+  const hasFile = env[configFileVariable] !== undefined;
+  return parseConfig(routerConfigSchema, raw, settingNames(env, raw, hasFile));
 }
 
 function readConfigFile(path: string, readFile: (path: string) => string): Record<string, unknown> {

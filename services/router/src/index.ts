@@ -10,7 +10,7 @@ export {
   routerConfigSchema,
   routerEnvMapping,
 } from "./config.js";
-export { loadRouterConfig } from "./config-source.js";
+export { loadRouterConfig, parseRouterConfig, routerSettingsFromEnv } from "./config-source.js";
 export {
   BlockIndex,
   createPrecise,

@@ -18,7 +18,8 @@ export async function up(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   const tracing = initTracing({ serviceName: "strata-local", otlpEndpoint: config.otlpEndpoint });
   lifecycle.add("tracing", () => tracing.shutdown());
-  // The gateway's settings from the environment are validated as the platform starts.
+  // The gateway's and the router's settings from the environment (GATEWAY_*, ROUTER_*) are validated
+  // as the platform starts; a bad one exits naming the variable, as the standalone services do.
   const platform = await startLocal(config, logger).catch(async (error: unknown) => {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

@@ -11,11 +11,13 @@ import {
   type Logger,
   startEmbeddedPostgres,
 } from "@strata/kit";
-import { routerConfigSchema, run as runRouter } from "@strata/router";
+import { type RouterConfig, run as runRouter } from "@strata/router";
 import { adminTokenFileName } from "../commands/admin-cli-settings.js";
 import { embeddedGatewayConfig } from "./embedded-gateway-config.js";
+import { embeddedRouterConfig } from "./embedded-router-config.js";
 import type { LocalConfig } from "./local-config.js";
 import { fileSecret, writeSecret } from "./local-secrets.js";
+import { overlay } from "./settings-layers.js";
 
 /** Knobs tests and benchmarks turn; a plain `strata up` uses none of them. */
 export interface LocalOverrides {
@@ -23,7 +25,10 @@ export interface LocalOverrides {
   /** More endpoints for the router beside the engine-sim replicas (e.g. one that is down). */
   extraEndpoints?: { id: string; url: string; model: string }[];
   routerHealthIntervalMs?: number;
-  /** Router settings by their config path, e.g. `{ routing: { defaultStrategy: "least-load" } }`. */
+  /**
+   * Router settings by their config path, e.g. `{ routing: { defaultStrategy: "least-load" } }`, laid
+   * over the environment's (`config.environment`) and the platform's own.
+   */
   router?: Record<string, unknown>;
   /**
    * Gateway settings by their config path, e.g. `{ http: { maxBodyBytes: 1024 } }`, laid over the
@@ -40,6 +45,8 @@ export interface LocalOverrides {
 export interface LocalPlatform {
   gatewayUrl: string;
   gatewayGrpcAddress: string;
+  /** The gateway's ops server: `/metrics`, `/healthz`, `/readyz`. */
+  gatewayOpsUrl: string;
   routerAddress: string;
   engineUrls: string[];
   apiKey: string;
@@ -83,22 +90,13 @@ export async function startLocal(
       engines.push(engine);
     }
 
-    const router = await runRouter(
-      routerConfigSchema.parse({
-        grpc: { host: "127.0.0.1", port: config.routerPort },
-        ops: { port: 0 },
-        endpoints: [
-          ...engines.map((engine, index) => ({ id: `sim-${index}`, url: engine.url, model: config.model })),
-          ...(overrides.extraEndpoints ?? []),
-        ],
-        ...(overrides.routerHealthIntervalMs
-          ? { health: { intervalMs: overrides.routerHealthIntervalMs } }
-          : {}),
-        logLevel: config.logLevel,
-        ...overrides.router,
-      }),
-      { logger: logger.child({ service: "router" }) },
+    const routerConfig = localRouterConfig(
+      config,
+      engines.map((engine) => engine.url),
+      overrides,
+      logger,
     );
+    const router = await runRouter(routerConfig, { logger: logger.child({ service: "router" }) });
     lifecycle.add("router", () => router.close());
     const routerAddress = `127.0.0.1:${router.grpcPort}`;
 
@@ -140,6 +138,7 @@ export async function startLocal(
     return {
       gatewayUrl: `http://127.0.0.1:${gateway.httpPort}`,
       gatewayGrpcAddress: `127.0.0.1:${gateway.grpcPort}`,
+      gatewayOpsUrl: `http://127.0.0.1:${gateway.opsPort}`,
       routerAddress,
       engineUrls: engines.map((engine) => engine.url),
       engines,
@@ -155,6 +154,41 @@ export async function startLocal(
     await lifecycle.close();
     throw error;
   }
+}
+
+/**
+ * The environment's router settings (ROUTER_*, ROUTER_CONFIG_FILE: strategies, model routing, health
+ * checks…) apply as they do to a standalone router; the platform decides only where it listens, the
+ * endpoints it started, its log level and that it runs alone, and names what it ignores.
+ */
+function localRouterConfig(
+  config: LocalConfig,
+  engineUrls: string[],
+  overrides: LocalOverrides,
+  logger: Logger,
+): RouterConfig {
+  const settings = embeddedRouterConfig({
+    environment: config.environment,
+    defaults: { ops: { port: 0 } },
+    platform: {
+      grpc: { host: "127.0.0.1", port: config.routerPort },
+      endpoints: [
+        ...engineUrls.map((url, index) => ({ id: `sim-${index}`, url, model: config.model })),
+        ...(overrides.extraEndpoints ?? []),
+      ],
+      logLevel: config.logLevel,
+    },
+    overrides: overlay(
+      overrides.routerHealthIntervalMs ? { health: { intervalMs: overrides.routerHealthIntervalMs } } : {},
+      overrides.router ?? {},
+    ),
+  });
+  if (settings.unused.length > 0)
+    logger.warn(
+      { variables: settings.unused },
+      "these variables are ignored: the local platform sets its router's address, endpoints, log level and peers itself",
+    );
+  return settings.config;
 }
 
 async function openDatabase(

@@ -1,5 +1,6 @@
 import { type Logger, StrataError, toStrataError } from "@strata/kit";
 import type { AuthContext } from "../auth/api-key-store.js";
+import type { GatewayMetrics } from "../pipeline/gateway-metrics.js";
 import type {
   Admission,
   Admitter,
@@ -19,6 +20,8 @@ export interface EmbeddingsServiceDeps {
   authorizer: Authorizer;
   /** admit / settle: rate limits, budgets and the price of the input tokens, as for completions. */
   admitter: Admitter;
+  /** strata_gateway_requests_total and the request-duration histogram, as completions feed them. */
+  metrics: Pick<GatewayMetrics, "requestFinished">;
   logger: Logger;
   now?: () => number;
 }
@@ -51,10 +54,10 @@ interface Progress {
 /**
  * `/v1/embeddings` behind both faces, through the completions' own steps:
  *
- *   authorize → check the model → admit → embed → settle → record usage
+ *   authorize → check the model → admit → embed → settle → metrics → record usage
  *
- * so a key's allowed models, its rate limits and budgets, the price table and the usage ledger treat
- * embeddings as they treat completions.
+ * so a key's allowed models, its rate limits and budgets, the price table, the request metrics and the
+ * usage ledger treat embeddings as they treat completions.
  */
 export class EmbeddingsService {
   private readonly now: () => number;
@@ -117,8 +120,9 @@ export class EmbeddingsService {
       );
   }
 
-  /** settle → record usage, exactly once per call whatever its outcome. */
+  /** settle → metrics → record usage, exactly once per call whatever its outcome. */
   private finish(call: EmbeddingsCall, progress: Progress): void {
+    const latencyMs = this.now() - call.startedAt;
     const { embedder } = this.deps;
     const { failure } = progress;
     const outcome: RequestOutcome = {
@@ -134,11 +138,17 @@ export class EmbeddingsService {
     } catch (error) {
       this.deps.logger.error({ err: error, requestId: call.requestId }, "settling the admission failed");
     }
-    this.record(call, progress, outcome);
+    this.deps.metrics.requestFinished(
+      "embeddings",
+      call.request.model,
+      outcome.status,
+      latencyMs,
+      outcome.usage,
+    );
+    this.record(call, progress, outcome, latencyMs);
   }
 
-  private record(call: EmbeddingsCall, progress: Progress, outcome: RequestOutcome): void {
-    const latencyMs = this.now() - call.startedAt;
+  private record(call: EmbeddingsCall, progress: Progress, outcome: RequestOutcome, latencyMs: number): void {
     const { failure } = progress;
     const attemptFailed = progress.attempted && failure !== undefined && failure.code !== "client_closed";
     this.deps.usage.record({

@@ -324,10 +324,8 @@ export class CompletionPipeline {
     const { call, span } = run;
     const model = call.request.model;
     const { metrics } = this.deps;
-    const ok = ending.status === 200;
-    metrics.counts.count(call.operation, model, ending.status, ok ? ending.usage : undefined);
-    metrics.duration.observe({ operation: call.operation, model }, latencyMs / 1000);
-    if (ok) metrics.timeToFirstToken.observe({ model }, ttftMs / 1000);
+    metrics.requestFinished(call.operation, model, ending.status, latencyMs, ending.usage);
+    if (ending.status === 200) metrics.timeToFirstToken.observe({ model }, ttftMs / 1000);
     if (span.isRecording())
       span.setAttributes({
         "gen_ai.usage.input_tokens": ending.usage.promptTokens,

@@ -30,7 +30,7 @@ export class PendingCounts {
   constructor(registry: Registry) {
     this.requests = new Counter({
       name: "strata_gateway_requests_total",
-      help: "Completion requests answered, by operation, model and HTTP status.",
+      help: "Requests answered (completions and embeddings), by operation, model and HTTP status.",
       labelNames: ["operation", "model", "status"],
       registers: [registry],
       collect: () => this.flush(),

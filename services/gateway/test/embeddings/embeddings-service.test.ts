@@ -11,6 +11,7 @@ import { EmbeddingsService } from "../../src/embeddings/embeddings-service.js";
 import { LocalEmbedder } from "../../src/embeddings/local-embedder.js";
 import { type LimitSettings, resolveLimits } from "../../src/limits/limit-settings.js";
 import { LimitsAdmitter } from "../../src/limits/limits-admitter.js";
+import { createGatewayMetrics } from "../../src/pipeline/gateway-metrics.js";
 import { PriceTable } from "../../src/pricing/price-table.js";
 import { MemoryRateLimiter } from "../../src/ratelimit/memory-rate-limiter.js";
 import type { UsageEventInit } from "../../src/usage/usage-recorder.js";
@@ -44,11 +45,13 @@ function setUp(options: { key?: LimitSettings; allowedModels?: string[]; embedde
     logger: silentLogger(),
   });
   const events: UsageEventInit[] = [];
+  const registry = new Registry();
   const service = new EmbeddingsService({
     embedder: options.embedder ?? new LocalEmbedder(64),
     usage: { record: (event) => events.push(event) },
     authorizer: modelAuthorizer,
     admitter,
+    metrics: createGatewayMetrics(registry),
     logger: silentLogger(),
   });
   const auth: AuthContext = {
@@ -72,8 +75,25 @@ function setUp(options: { key?: LimitSettings; allowedModels?: string[]; embedde
     };
     return { headers, result: service.create(call) };
   };
-  return { embed, events, acquired, counters, advance: (ms: number) => (clock += ms) };
+  return { embed, events, acquired, counters, registry, advance: (ms: number) => (clock += ms) };
 }
+
+/** The samples of one metric family, as a scrape of /metrics would show them. */
+async function samples(registry: Registry, name: string) {
+  const metric = (await registry.getMetricsAsJSON()).find((entry) => entry.name === name);
+  return (metric?.values ?? []).map((value) => ({ ...value.labels, value: value.value }));
+}
+
+const failingEmbedder: Embedder = {
+  model,
+  provider: "openai",
+  id: "failing",
+  dimensions: 8,
+  supportsDimensions: true,
+  embed: async () => {
+    throw new StrataError("upstream_error", "The embedding backend answered HTTP 503.");
+  },
+};
 
 async function refusal(promise: Promise<unknown>): Promise<StrataError> {
   const error = await promise.then(
@@ -168,17 +188,7 @@ describe("embeddings through the completions' steps", () => {
     expect(wrong).toMatchObject({ code: "model_not_found", httpStatus: 404 });
     expect(acquired).toEqual([]);
 
-    const failing: Embedder = {
-      model,
-      provider: "openai",
-      id: "failing",
-      dimensions: 8,
-      supportsDimensions: true,
-      embed: async () => {
-        throw new StrataError("upstream_error", "The embedding backend answered HTTP 503.");
-      },
-    };
-    const broken = setUp({ embedder: failing });
+    const broken = setUp({ embedder: failingEmbedder });
     const error = await refusal(broken.embed(["x"]).result);
     expect(error.code).toBe("upstream_error");
     expect(broken.events[0]).toMatchObject({
@@ -191,5 +201,38 @@ describe("embeddings through the completions' steps", () => {
       attemptErrors: [`openai:${model}: The embedding backend answered HTTP 503.`],
     });
     expect(events[0]).toMatchObject({ status: 404, attempts: 0, errorCode: "model_not_found" });
+  });
+
+  it("counts every call in the gateway's request metrics, as completions are counted", async () => {
+    const { embed, registry } = setUp({ key: { requestsPerMinute: 2 }, allowedModels: [model] });
+    await embed(["a".repeat(40)]).result; // 10 tokens
+    await embed(["b".repeat(20)]).result; // 5 tokens
+    expect((await refusal(embed(["c"]).result)).httpStatus).toBe(429);
+    const forbidden = setUp({ allowedModels: ["strata-sim"] });
+    expect((await refusal(forbidden.embed(["d"]).result)).httpStatus).toBe(403);
+    const broken = setUp({ embedder: failingEmbedder });
+    expect((await refusal(broken.embed(["e"]).result)).httpStatus).toBe(502);
+
+    expect(await samples(registry, "strata_gateway_requests_total")).toEqual([
+      { operation: "embeddings", model, status: 200, value: 2 },
+      { operation: "embeddings", model, status: 429, value: 1 },
+    ]);
+    expect(await samples(forbidden.registry, "strata_gateway_requests_total")).toEqual([
+      { operation: "embeddings", model, status: 403, value: 1 },
+    ]);
+    expect(await samples(broken.registry, "strata_gateway_requests_total")).toEqual([
+      { operation: "embeddings", model, status: 502, value: 1 },
+    ]);
+    // Tokens only for the answered calls; an embedding has no completion tokens.
+    expect(await samples(registry, "strata_gateway_tokens_total")).toEqual([
+      { model, type: "prompt", value: 15 },
+      { model, type: "completion", value: 0 },
+      { model, type: "cached", value: 0 },
+    ]);
+    expect(await samples(broken.registry, "strata_gateway_tokens_total")).toEqual([]);
+    const durations = await samples(registry, "strata_gateway_request_duration_seconds");
+    expect(durations).toContainEqual(
+      expect.objectContaining({ operation: "embeddings", model, le: "+Inf", value: 3 }),
+    );
   });
 });
