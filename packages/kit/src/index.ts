@@ -13,6 +13,7 @@ export * from "./grpc/grpc-server.js";
 export * from "./grpc/in-process-client.js";
 export * from "./grpc/service-definition.js";
 export type * from "./grpc/types.js";
+export * from "./lifecycle/linked-abort.js";
 export * from "./lifecycle/shutdown.js";
 export * from "./logging/logger.js";
 export * from "./metrics/metrics-text.js";

@@ -1,4 +1,4 @@
-import { StrataError } from "@strata/kit";
+import { LinkedAbort, StrataError } from "@strata/kit";
 import { Agent, request, errors as undiciErrors } from "undici";
 import type { Embedder, EmbeddingBatch, EmbedOptions } from "./embedder.js";
 import { decodeBase64Vector } from "./vector-encoding.js";
@@ -73,10 +73,7 @@ export class HttpEmbedder implements Embedder {
     const body = { model: this.options.model, input: inputs, ...(dimensions ? { dimensions } : {}) };
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
-    const signal = AbortSignal.any([
-      ...(options.signal ? [options.signal] : []),
-      AbortSignal.timeout(this.options.timeoutMs),
-    ]);
+    const abort = new LinkedAbort(options.signal, { timeoutMs: this.options.timeoutMs });
     let response: Awaited<ReturnType<typeof request>>;
     let text: string;
     try {
@@ -85,11 +82,13 @@ export class HttpEmbedder implements Embedder {
         dispatcher: this.agent,
         headers,
         body: JSON.stringify(body),
-        signal,
+        signal: abort.signal,
       });
       text = await response.body.text();
     } catch (error) {
       throw this.failure(error, options.signal);
+    } finally {
+      abort.dispose();
     }
     if (response.statusCode !== 200) throw upstreamRefusal(response.statusCode, text, this.url);
     return parseAnswer(text, inputs.length, this.url);

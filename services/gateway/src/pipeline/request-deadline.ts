@@ -1,5 +1,4 @@
-import { StrataError } from "@strata/kit";
-import { LinkedAbort } from "../upstream/linked-abort.js";
+import { LinkedAbort, StrataError } from "@strata/kit";
 import type { CompletionCall } from "./completion-call.js";
 
 /**

@@ -1,9 +1,8 @@
 import { trace } from "@opentelemetry/api";
-import { type Logger, StrataError, toStrataError } from "@strata/kit";
+import { LinkedAbort, type Logger, StrataError, toStrataError } from "@strata/kit";
 import { clientClosedError } from "../http/client-closed.js";
 import type { ChatCompletionRequest, CompletionRequest, Operation } from "../openai/request-schemas.js";
 import { noUsage } from "../pipeline/usage-counts.js";
-import { LinkedAbort } from "../upstream/linked-abort.js";
 import { isConnectFailure } from "../upstream/upstream-client.js";
 import type { CircuitBreaker, CircuitPermit } from "./circuit-breaker.js";
 import { type ChainEntry, formatChainEntry, type ModelChains } from "./model-chains.js";

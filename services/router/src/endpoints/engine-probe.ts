@@ -1,3 +1,4 @@
+import { LinkedAbort } from "@strata/kit";
 import { Agent, request } from "undici";
 import type { EndpointConfig } from "../config.js";
 import { type EngineLoad, readEngineLoad } from "../engine-metrics/engine-load.js";
@@ -51,16 +52,19 @@ export class EngineProbe {
   }
 
   private async get(url: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
-    const response = await request(url, {
-      dispatcher: this.agent,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),
-    });
-    // The body is always read (or dumped) so the connection returns to the pool.
-    if (response.statusCode !== 200) {
-      await response.body.dump();
-      return { status: response.statusCode, body: "" };
+    // Linked and unlinked per probe: the checker's signal lives as long as the router.
+    const abort = new LinkedAbort(signal, { timeoutMs: this.timeoutMs });
+    try {
+      const response = await request(url, { dispatcher: this.agent, signal: abort.signal });
+      // The body is always read (or dumped) so the connection returns to the pool.
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return { status: response.statusCode, body: "" };
+      }
+      return { status: response.statusCode, body: await response.body.text() };
+    } finally {
+      abort.dispose();
     }
-    return { status: response.statusCode, body: await response.body.text() };
   }
 }
 

@@ -1,4 +1,4 @@
-import { StrataError } from "@strata/kit";
+import { LinkedAbort, StrataError } from "@strata/kit";
 import { Agent, type Dispatcher, request } from "undici";
 import type { LlmClassifierConfig } from "./model-routing-config.js";
 
@@ -37,13 +37,13 @@ export class OpenAiLlmClassifier implements LlmClassifier {
   }
 
   async classify(text: string, labels: readonly string[], signal?: AbortSignal): Promise<string> {
-    const timeout = AbortSignal.timeout(this.config.timeoutMs);
+    const abort = new LinkedAbort(signal, { timeoutMs: this.config.timeoutMs });
     const instructions = this.config.instructions ?? defaultInstructions;
     try {
       const response = await request(`${this.config.url}/v1/chat/completions`, {
         method: "POST",
         dispatcher: this.dispatcher,
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: abort.signal,
         headers: {
           "content-type": "application/json",
           ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}),
@@ -74,7 +74,7 @@ export class OpenAiLlmClassifier implements LlmClassifier {
       return answer;
     } catch (error) {
       if (error instanceof StrataError) throw error;
-      if (timeout.aborted) {
+      if (abort.signal.aborted && !signal?.aborted) {
         throw new StrataError("timeout", `LLM classifier took longer than ${this.config.timeoutMs} ms`, {
           cause: error,
         });
@@ -83,6 +83,8 @@ export class OpenAiLlmClassifier implements LlmClassifier {
       throw new StrataError("upstream_error", `LLM classifier failed: ${(error as Error).message}`, {
         cause: error,
       });
+    } finally {
+      abort.dispose();
     }
   }
 
