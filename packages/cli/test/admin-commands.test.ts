@@ -5,10 +5,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { eventually, freePort } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runAdmin } from "../src/commands/admin.js";
 import { startThrowawayPlatform, type ThrowawayPlatform } from "../src/index.js";
-
-type Json = any;
+import { type Json, strataRunner } from "./support/run-strata.js";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 
@@ -32,25 +30,7 @@ describe("the strata admin commands against a real local platform", () => {
     await platform?.close();
   });
 
-  /** Runs one command line as the `strata` process would, capturing what it prints. */
-  async function strata(line: string[], extraEnv: Record<string, string | undefined> = env) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const [group, ...argv] = line;
-    const code = await runAdmin(
-      group as "tenants",
-      argv,
-      { stdout: (text) => out.push(text), stderr: (text) => err.push(text) },
-      extraEnv,
-    );
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  }
-
-  async function strataJson(line: string[]): Promise<Json> {
-    const result = await strata([...line, "--json"]);
-    expect(result).toMatchObject({ code: 0, stderr: "" });
-    return JSON.parse(result.stdout);
-  }
+  const { strata, strataJson } = strataRunner(() => env);
 
   function complete(secret: string, model = "strata-sim") {
     return fetch(`${platform.gatewayUrl}/v1/chat/completions`, {

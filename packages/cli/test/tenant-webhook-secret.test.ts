@@ -3,10 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { eventually } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runAdmin } from "../src/commands/admin.js";
 import { startThrowawayPlatform, type ThrowawayPlatform } from "../src/index.js";
-
-type Json = any;
+import { strataRunner } from "./support/run-strata.js";
 
 interface Delivery {
   headers: IncomingHttpHeaders;
@@ -56,24 +54,7 @@ describe("strata tenants webhook-secret against a real local platform", () => {
     await platform?.close();
   });
 
-  async function strata(line: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const [group, ...argv] = line;
-    const code = await runAdmin(
-      group as "tenants",
-      argv,
-      { stdout: (text) => out.push(text), stderr: (text) => err.push(text) },
-      env,
-    );
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  }
-
-  async function strataJson(line: string[]): Promise<Json> {
-    const result = await strata([...line, "--json"]);
-    expect(result).toMatchObject({ code: 0, stderr: "" });
-    return JSON.parse(result.stdout);
-  }
+  const { strata, strataJson } = strataRunner(() => env);
 
   const printedSecret = (stdout: string) => /\n {2}(whsec_\S+)\n/.exec(stdout)?.[1];
 

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { createGrpcClient, type ServiceClient, StrataError } from "@strata/kit";
+import { createGrpcClient, type ServiceClient } from "@strata/kit";
 import { gatewayAdminV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebhookSecrets } from "../src/jobs/webhook-secrets.js";
@@ -12,6 +12,7 @@ import {
   type TestGateway,
   unixNow,
 } from "./admin-test-gateway.js";
+import { statusOf } from "./support/grpc-status.js";
 
 type AdminClient = ServiceClient<typeof gatewayAdminV1.AdminService>;
 
@@ -22,18 +23,6 @@ const asAdmin = { metadata: { authorization: `Bearer ${adminToken}` } };
 
 let sequence = 0;
 const unique = (name: string) => `${name}-${Date.now().toString(36)}-${++sequence}`;
-
-/** The gRPC status a failed call ended with (grpc-js ServiceError kept as the StrataError's cause). */
-async function statusOf(call: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StrataError);
-    const cause = (error as StrataError).cause as { code: number };
-    return { code: cause.code, message: (error as StrataError).message };
-  }
-  throw new Error("the call succeeded");
-}
 
 describe("webhook secrets over the gRPC AdminService", () => {
   let database: TestDatabase;
