@@ -130,10 +130,13 @@ async function startContenders(engine: EngineProcess, servers: ServerProcess[]):
   const wanted = (name: ContenderName) => chosen.includes(name);
   const started = await Promise.all([
     wanted("strata")
-      ? forkServer("strata", new URL("./lib/strata-server.ts", import.meta.url), {
-          engineUrl: engine.url,
-          model,
-        } satisfies StrataStart)
+      ? forkServer(
+          "strata",
+          new URL("./lib/strata-server.ts", import.meta.url),
+          { engineUrl: engine.url, model } satisfies StrataStart,
+          // e.g. --trace-gc-nvp (with BENCH_SERVER_STDOUT=1) to see each scavenge's pause and promotion
+          (process.env.BENCH_STRATA_NODE_FLAGS ?? "").split(" ").filter(Boolean),
+        )
       : undefined,
     wanted("strata_grpc")
       ? forkServer("strata_grpc", new URL("./lib/strata-server.ts", import.meta.url), {
@@ -276,12 +279,16 @@ async function embeddedPostgresFootprint(): Promise<number | undefined> {
   }
 }
 
-/** BENCH_CPU_PROFILE: a CPU profile of the Strata process under load instead of the comparison. */
+/**
+ * BENCH_CPU_PROFILE: a profile of the Strata process under load instead of the comparison — CPU by
+ * default, or allocations (BENCH_PROFILE_KIND: heap, live-heap, promoted-heap; see HeapProfileKind).
+ */
 async function profileStrata(load: LoadGenerator, engine: EngineProcess, strata: Contender) {
   const connections = Number(process.env.BENCH_PROFILE_CONNECTIONS ?? 16);
   const stream = process.env.BENCH_PROFILE_STREAM === "1";
-  const file = join(benchDir, "results", "gateway.cpuprofile");
-  await strata.server!.ask({ profile: "start" });
+  const kind = process.env.BENCH_PROFILE_KIND ?? "cpu";
+  const file = join(benchDir, "results", kind === "cpu" ? "gateway.cpuprofile" : "gateway.heapprofile");
+  await strata.server!.ask({ profile: "start", kind });
   const sample = summarize(await measure(load, engine, strata, connections, stream, durationS));
   await strata.server!.ask({ profile: "stop", file });
   log(

@@ -26,17 +26,21 @@ export async function startCpuProfile(): Promise<CpuProfile> {
 }
 
 /**
- * Starts sampling allocations of this process (every 4 KiB on average). By default objects collected
- * meanwhile count too (what the hot path allocates); with `live` only what is still held at the end.
+ * What a heap profile keeps: every allocation (what the hot path allocates), only what is still held
+ * at the end, or what survived the young generation (promoted to old space: what makes scavenges slow,
+ * whether or not a later full GC found it dead).
  */
-export async function startHeapProfile(live = false): Promise<CpuProfile> {
+export type HeapProfileKind = "heap" | "live-heap" | "promoted-heap";
+
+/** Starts sampling allocations of this process (every 4 KiB on average); see HeapProfileKind. */
+export async function startHeapProfile(kind: HeapProfileKind = "heap"): Promise<CpuProfile> {
   const session = new Session();
   session.connect();
   await session.post("HeapProfiler.enable");
   await session.post("HeapProfiler.startSampling", {
     samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: !live,
-    includeObjectsCollectedByMinorGC: !live,
+    includeObjectsCollectedByMajorGC: kind !== "live-heap",
+    includeObjectsCollectedByMinorGC: kind === "heap",
   });
   return {
     async stop(file) {

@@ -11,7 +11,7 @@
  */
 import { startThrowawayPlatform, type ThrowawayPlatform } from "@strata/cli";
 import { type ChildServer, serveChild } from "./child-server.js";
-import { type CpuProfile, startCpuProfile, startHeapProfile } from "./profile.js";
+import { type CpuProfile, type HeapProfileKind, startCpuProfile, startHeapProfile } from "./profile.js";
 
 export interface StrataStart {
   engineUrl: string;
@@ -54,8 +54,8 @@ async function boot(start: StrataStart): Promise<ChildServer> {
           profile = await startCpuProfile();
           return true;
         }
-        if (question.profile === "start-heap" || question.profile === "start-live-heap") {
-          profile = await startHeapProfile(question.profile === "start-live-heap");
+        if (question.profile === "start" && question.kind && question.kind !== "cpu") {
+          profile = await startHeapProfile(question.kind as HeapProfileKind);
           return true;
         }
         if (question.profile === "stop" && profile) {
