@@ -51,11 +51,8 @@ async function boot(start: StrataStart): Promise<ChildServer> {
       ready: { url: platform.gatewayUrl, headers: { authorization: `Bearer ${secret}` } },
       async answer(question) {
         if (question.profile === "start") {
-          profile = await startCpuProfile();
-          return true;
-        }
-        if (question.profile === "start" && question.kind && question.kind !== "cpu") {
-          profile = await startHeapProfile(question.kind as HeapProfileKind);
+          const kind = (question.kind ?? "cpu") as "cpu" | HeapProfileKind;
+          profile = kind === "cpu" ? await startCpuProfile() : await startHeapProfile(kind);
           return true;
         }
         if (question.profile === "stop" && profile) {
