@@ -1,5 +1,4 @@
 import type { CallContext, ServiceImpl } from "@strata/kit";
-import { StrataError } from "@strata/kit";
 import type { gatewayAdminV1 } from "@strata/proto";
 import { authorizationOf } from "../grpc/authorization.js";
 import type { WebhookSecretAdmin } from "../jobs/webhook-secret-admin.js";
@@ -13,7 +12,7 @@ import {
   secondsInput,
   tenantMessage,
 } from "./admin-proto-mapping.js";
-import { validateInput } from "./admin-validation.js";
+import { requireId, validateInput } from "./admin-validation.js";
 import type { ApiKeyAdmin } from "./api-key-admin.js";
 import { idempotencyKey } from "./idempotency.js";
 import {
@@ -155,10 +154,4 @@ function keyMethods(
 
 function pageInput(request: { limit: number; after: string }) {
   return { limit: request.limit === 0 ? undefined : request.limit, after: given(request.after) };
-}
-
-function requireId(id: string): string {
-  if (id.trim() === "")
-    throw new StrataError("invalid_request", "Missing required parameter: 'id'.", { param: "id" });
-  return id;
 }

@@ -5,7 +5,8 @@ import { type ApiKeyInfo, type ApiKeyStatus, keyStatus, type Project, type Tenan
 type ApiKeyMessage = MessageInitShape<typeof gatewayAdminV1.ApiKeySchema>;
 
 const seconds = (date: Date): bigint => BigInt(Math.floor(date.getTime() / 1000));
-const optionalSeconds = (date: Date | undefined): bigint | undefined => (date ? seconds(date) : undefined);
+export const optionalSeconds = (date: Date | undefined): bigint | undefined =>
+  date ? seconds(date) : undefined;
 
 const statusMessage: Record<ApiKeyStatus, gatewayAdminV1.ApiKeyStatus> = {
   active: gatewayAdminV1.ApiKeyStatus.ACTIVE,

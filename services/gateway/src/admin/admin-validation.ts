@@ -25,3 +25,10 @@ export function validateInput<S extends z.ZodType>(schema: S, input: unknown): z
     : `Invalid value for '${param}': ${issue.message}.`;
   throw new StrataError("invalid_request", message, { param });
 }
+
+/** A request's id field, refused as INVALID_ARGUMENT naming `param` when empty. */
+export function requireId(id: string, param = "id"): string {
+  if (id.trim() === "")
+    throw new StrataError("invalid_request", `Missing required parameter: '${param}'.`, { param });
+  return id;
+}

@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { StrataError } from "@strata/kit";
 import type { gatewayAdminV1 } from "@strata/proto";
 import type { AdminGuard } from "../admin/admin-grpc-service.js";
-import { validateInput } from "../admin/admin-validation.js";
+import { optionalSeconds } from "../admin/admin-proto-mapping.js";
+import { requireId, validateInput } from "../admin/admin-validation.js";
 import {
   rotateWebhookSecretSchema,
   type WebhookSecretAdmin,
@@ -12,9 +12,6 @@ import type { TenantWebhookSecret } from "./webhook-secrets.js";
 import { signatureHeader } from "./webhook-signature.js";
 
 type WebhookSecretMessage = MessageInitShape<typeof gatewayAdminV1.WebhookSecretSchema>;
-
-const optionalSeconds = (date: Date | undefined): bigint | undefined =>
-  date ? BigInt(Math.floor(date.getTime() / 1000)) : undefined;
 
 export function webhookSecretMessage(secret: TenantWebhookSecret): WebhookSecretMessage {
   return {
@@ -38,10 +35,10 @@ export function webhookSecretMethods(
 ) {
   return {
     getWebhookSecret: guarded(async (request: gatewayAdminV1.GetWebhookSecretRequest) => ({
-      webhookSecret: webhookSecretMessage(await secrets.get(requireTenantId(request.tenantId))),
+      webhookSecret: webhookSecretMessage(await secrets.get(requireId(request.tenantId, "tenant_id"))),
     })),
     rotateWebhookSecret: guarded(async (request: gatewayAdminV1.RotateWebhookSecretRequest) => {
-      const tenantId = requireTenantId(request.tenantId);
+      const tenantId = requireId(request.tenantId, "tenant_id");
       // Unset takes the same default as an HTTP body without the field (a day); 0 means no grace.
       const input = validateInput(rotateWebhookSecretSchema, {
         grace_period_seconds: request.gracePeriodSeconds,
@@ -49,12 +46,4 @@ export function webhookSecretMethods(
       return { webhookSecret: webhookSecretMessage(await secrets.rotate(tenantId, input)) };
     }),
   };
-}
-
-function requireTenantId(tenantId: string): string {
-  if (tenantId.trim() === "")
-    throw new StrataError("invalid_request", "Missing required parameter: 'tenant_id'.", {
-      param: "tenant_id",
-    });
-  return tenantId;
 }
