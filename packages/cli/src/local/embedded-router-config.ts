@@ -4,7 +4,7 @@ import {
   routerEnvMapping,
   routerSettingsFromEnv,
 } from "@strata/router";
-import { dropPlatformOwned, overlay, type Settings } from "./settings-layers.js";
+import { dropPlatformOwned, type EmbeddedSettingsInput, isOwned, layerSettings } from "./settings-layers.js";
 
 /**
  * Router settings the embedded platform decides itself, by config path (a section name covers the
@@ -17,15 +17,11 @@ const platformOwned = ["grpc", "endpoints", "natsUrl", "sync", "logLevel"] as co
 
 const configFile = "ROUTER_CONFIG_FILE";
 
-export interface EmbeddedRouterConfigInput {
-  /** The environment, read as the standalone router reads it (`routerEnvMapping`, ROUTER_CONFIG_FILE). */
-  environment: Record<string, string | undefined>;
-  /** Under the environment: what the platform picks unless a variable says otherwise. */
-  defaults: Settings;
-  /** Over the environment: the settings in `platformOwned`. */
-  platform: Settings;
-  /** Over everything: what a test or benchmark sets (`LocalOverrides.router`). */
-  overrides?: Settings | undefined;
+/**
+ * The environment is read as the standalone router reads it (`routerEnvMapping`, ROUTER_CONFIG_FILE);
+ * `platform` holds the settings in `platformOwned`; `overrides` is `LocalOverrides.router`.
+ */
+export interface EmbeddedRouterConfigInput extends EmbeddedSettingsInput {
   /** Reads the file ROUTER_CONFIG_FILE names. */
   readFile?: (path: string) => string;
 }
@@ -49,14 +45,9 @@ export function embeddedRouterConfig(input: EmbeddedRouterConfigInput): Embedded
     otherSource: (path: string) => `${configFile} (${path})`,
   };
   const unused = dropPlatformOwned(fromEnvironment, owned, input.environment);
-  const raw = overlay(
-    overlay(overlay(input.defaults, fromEnvironment), input.platform),
-    input.overrides ?? {},
-  );
   // Errors name a setting after the variable that set it; the platform's own values came from none.
   const environment = { ...input.environment };
   for (const [path, variable] of Object.entries(routerEnvMapping))
-    if (platformOwned.some((ownedPath) => path === ownedPath || path.startsWith(`${ownedPath}.`)))
-      delete environment[variable];
-  return { config: parseRouterConfig(raw, environment), unused };
+    if (isOwned(platformOwned, path)) delete environment[variable];
+  return { config: parseRouterConfig(layerSettings(input, fromEnvironment), environment), unused };
 }

@@ -17,6 +17,28 @@ export function overlay(base: Settings, over: Settings): Settings {
   return merged;
 }
 
+/** What the platform gives an embedded service's configuration, besides its environment. */
+export interface EmbeddedSettingsInput {
+  /** The environment, read as the standalone service reads it. */
+  environment: Record<string, string | undefined>;
+  /** Under the environment: what the platform picks unless a variable says otherwise. */
+  defaults: Settings;
+  /** Over the environment: the settings the platform owns, and its own choices. */
+  platform: Settings;
+  /** Over everything: what a test or benchmark sets (`LocalOverrides`). */
+  overrides?: Settings | undefined;
+}
+
+/** The layers, lowest first: defaults, the environment's settings, the platform's, the overrides. */
+export function layerSettings(input: EmbeddedSettingsInput, fromEnvironment: Settings): Settings {
+  return overlay(overlay(overlay(input.defaults, fromEnvironment), input.platform), input.overrides ?? {});
+}
+
+/** Whether `path` is one of `paths` or lies under one (a section name covers the whole section). */
+export function isOwned(paths: readonly string[], path: string): boolean {
+  return paths.some((owned) => path === owned || path.startsWith(`${owned}.`));
+}
+
 export interface PlatformOwned {
   /** Config paths the platform decides itself; a section name covers the whole section. */
   paths: readonly string[];
@@ -42,7 +64,7 @@ export function dropPlatformOwned(
     variable && environment[variable] ? variable : (owned.otherSource?.(path) ?? variable ?? path);
   for (const ownedPath of owned.paths) {
     for (const [path, variable] of Object.entries(owned.mapping)) {
-      if (path !== ownedPath && !path.startsWith(`${ownedPath}.`)) continue;
+      if (!isOwned([ownedPath], path)) continue;
       if (takePath(settings, path) !== undefined) dropped.add(sourceOf(path, variable));
     }
     // What is left under the path came from no variable: keys only a config file sets.
