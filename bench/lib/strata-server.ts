@@ -51,12 +51,15 @@ async function boot(start: StrataStart): Promise<ChildServer> {
       ready: { url: platform.gatewayUrl, headers: { authorization: `Bearer ${secret}` } },
       async answer(question) {
         if (question.profile === "start") {
-          const kind = (question.kind ?? "cpu") as "cpu" | HeapProfileKind;
-          profile = kind === "cpu" ? await startCpuProfile() : await startHeapProfile(kind);
+          const kind = (question.kind ?? "cpu") as "cpu" | "none" | HeapProfileKind;
+          // none: the same window with no profiler attached (the CPU profiler's 200 µs sampling alone
+          // changes pauses and latency), for GC traces (BENCH_STRATA_NODE_FLAGS) or an outside profiler
+          profile =
+            kind === "none" ? undefined : kind === "cpu" ? await startCpuProfile() : await startHeapProfile(kind);
           return true;
         }
-        if (question.profile === "stop" && profile) {
-          await profile.stop(String(question.file));
+        if (question.profile === "stop") {
+          await profile?.stop(String(question.file));
           profile = undefined;
           return true;
         }
