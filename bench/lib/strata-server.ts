@@ -55,7 +55,11 @@ async function boot(start: StrataStart): Promise<ChildServer> {
           // none: the same window with no profiler attached (the CPU profiler's 200 µs sampling alone
           // changes pauses and latency), for GC traces (BENCH_STRATA_NODE_FLAGS) or an outside profiler
           profile =
-            kind === "none" ? undefined : kind === "cpu" ? await startCpuProfile() : await startHeapProfile(kind);
+            kind === "none"
+              ? undefined
+              : kind === "cpu"
+                ? await startCpuProfile()
+                : await startHeapProfile(kind);
           return true;
         }
         if (question.profile === "stop") {
