@@ -10,6 +10,7 @@
  * many usage rows the ledger holds.
  */
 import { startThrowawayPlatform, type ThrowawayPlatform } from "@strata/cli";
+import { tuneHeapForServing } from "@strata/kit";
 import { type ChildServer, serveChild } from "./child-server.js";
 import { type CpuProfile, type HeapProfileKind, startCpuProfile, startHeapProfile } from "./profile.js";
 
@@ -32,6 +33,8 @@ const limits = {
 };
 
 async function boot(start: StrataStart): Promise<ChildServer> {
+  // As `strata up` does for the process it runs the platform in.
+  tuneHeapForServing();
   const platform = await startThrowawayPlatform({
     prefix: "strata-bench-gateway-",
     settings: { engineReplicas: 0, model: start.model },

@@ -14,6 +14,7 @@ export * from "./grpc/in-process-client.js";
 export * from "./grpc/service-definition.js";
 export type * from "./grpc/types.js";
 export * from "./lifecycle/linked-abort.js";
+export * from "./lifecycle/serving-heap.js";
 export * from "./lifecycle/shutdown.js";
 export * from "./logging/logger.js";
 export * from "./metrics/metrics-text.js";

@@ -7,6 +7,7 @@ import {
   initTracing,
   Lifecycle,
   redactConfig,
+  tuneHeapForServing,
 } from "@strata/kit";
 import { loadGatewayConfig } from "./config.js";
 import { run } from "./index.js";
@@ -14,6 +15,7 @@ import { run } from "./index.js";
 // Process entry: config → clients → service → signals.
 try {
   const config = loadGatewayConfig();
+  tuneHeapForServing();
   const logger = createLogger({ service: "gateway", level: config.logLevel });
   logger.info({ config: redactConfig(config) }, "starting gateway");
   if (!config.databaseUrl)

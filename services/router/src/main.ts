@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, initTracing, Lifecycle } from "@strata/kit";
+import { ConfigError, createLogger, initTracing, Lifecycle, tuneHeapForServing } from "@strata/kit";
 import { loadRouterConfig } from "./config-source.js";
 import { run } from "./run.js";
 
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     process.stderr.write(`router: ${error.message}\n`);
     process.exit(exitConfigError);
   }
+  tuneHeapForServing();
   const tracing = initTracing({ serviceName: "router", otlpEndpoint: config.tracing.otlpEndpoint });
   const logger = createLogger({ service: "router", level: config.logLevel });
   const lifecycle = new Lifecycle(logger);

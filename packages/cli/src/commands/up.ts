@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, initTracing, Lifecycle } from "@strata/kit";
+import { ConfigError, createLogger, initTracing, Lifecycle, tuneHeapForServing } from "@strata/kit";
 import { loadLocalConfig } from "../local/local-config.js";
 import { startLocal } from "../local/start-local.js";
 
@@ -14,6 +14,7 @@ export async function up(): Promise<void> {
     }
     throw error;
   }
+  tuneHeapForServing();
   const logger = createLogger({ service: "strata", level: config.logLevel });
   const lifecycle = new Lifecycle(logger);
   const tracing = initTracing({ serviceName: "strata-local", otlpEndpoint: config.otlpEndpoint });
