@@ -1,7 +1,7 @@
 import { createGrpcClient, type ServiceClient, StrataError } from "@strata/kit";
 import { gatewayV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestStack, type TestStack } from "../support/local-stack.js";
+import { adminRequest, eventually, startTestStack, type TestStack } from "../support/local-stack.js";
 
 type Json = any;
 
@@ -22,11 +22,7 @@ describe("tenants, projects and keys through the whole platform", () => {
   });
 
   async function admin(method: string, path: string, body?: unknown): Promise<Json> {
-    const response = await fetch(`${stack.gatewayUrl}/admin/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const response = await adminRequest(stack, method, path, body);
     const json = await response.json();
     expect(response.ok, JSON.stringify(json)).toBe(true);
     return json;

@@ -1,13 +1,12 @@
 import { createGrpcClient, parseMetricsText, type ServiceClient, StrataError } from "@strata/kit";
 import { gatewayV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestStack, type TestStack } from "../support/local-stack.js";
+import { adminJson, eventually, startTestStack, type TestStack } from "../support/local-stack.js";
 
 /** JSON bodies, asserted field by field. */
 type Json = any;
 
 const embedModel = "strata-local-embed-v1";
-const adminToken = "e2e-admin-token-embeddings-0123456789";
 // $1000 per million input tokens: a few tokens cost a visible fraction of a cent.
 const pricing = { [embedModel]: { input: 1_000, output: 0 } };
 let sequence = 0;
@@ -17,17 +16,7 @@ describe("embeddings are governed and accounted for like completions", () => {
   let stack: TestStack;
   let grpc: ServiceClient<typeof gatewayV1.GatewayService>;
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.gatewayUrl}/admin/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
+  const admin = (method: string, path: string, body?: unknown) => adminJson(stack, method, path, body);
   /** A fresh tenant with one key, its allowed models and limits. */
   const tenantWithKey = async (options: { models?: string[]; limits?: Record<string, number> } = {}) => {
     const tenant = await admin("POST", "/tenants", { name: unique("embed-tenant") });
@@ -92,7 +81,7 @@ describe("embeddings are governed and accounted for like completions", () => {
 
   beforeAll(async () => {
     stack = await startTestStack(
-      { engine: { decodeMsPerToken: 1 }, gateway: { admin: { token: adminToken }, pricing } },
+      { engine: { decodeMsPerToken: 1 }, gateway: { pricing } },
       { engineReplicas: 1 },
     );
     grpc = createGrpcClient(gatewayV1.GatewayService, stack.gatewayGrpcAddress);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpEmbedder } from "../../services/gateway/src/embeddings/http-embedder.js";
 import { LocalEmbedder } from "../../services/gateway/src/embeddings/local-embedder.js";
 import { OpenAI } from "../../services/gateway/test/support/openai-sdk.js";
-import { eventually, startTestStack, type TestStack } from "../support/local-stack.js";
+import { adminJson, eventually, startTestStack, type TestStack } from "../support/local-stack.js";
 
 type Json = any;
 const model = "strata-local-embed-v1";
@@ -119,14 +119,7 @@ describe("/v1/embeddings and GatewayService.CreateEmbedding", () => {
   });
 
   it("applies a key's allowed models to embeddings too", async () => {
-    const admin = async (path: string, body: unknown) =>
-      (await (
-        await fetch(`${stack.gatewayUrl}/admin/v1${path}`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-          body: JSON.stringify(body),
-        })
-      ).json()) as Json;
+    const admin = async (path: string, body: unknown) => (await adminJson(stack, "POST", path, body)).body;
     const tenant = await admin("/tenants", { name: `embeddings-${Date.now()}` });
     const chatOnly = await admin("/keys", {
       tenant_id: tenant.id,

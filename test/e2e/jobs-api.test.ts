@@ -6,14 +6,13 @@ import { gatewayJobsV1, jobEventsStream } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../services/gateway/src/jobs/webhook-signature.js";
 import {
-  adminRequest,
   gatewayRequest,
   type JobJson,
   newTenantKey,
   pollJob,
   startWebhookReceiver,
 } from "../support/jobs-helpers.js";
-import { startTestStack, type TestStack } from "../support/local-stack.js";
+import { adminRequest, startTestStack, type TestStack } from "../support/local-stack.js";
 
 const chat = (content: string, extra: Record<string, unknown> = {}) => ({
   endpoint: "/v1/chat/completions",

@@ -1,13 +1,7 @@
 import { type NatsServerHandle, startNatsServer, waitFor } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  adminRequest,
-  gatewayRequest,
-  type JobJson,
-  pollJob,
-  startWebhookReceiver,
-} from "../support/jobs-helpers.js";
-import { startTestStack, type TestStack } from "../support/local-stack.js";
+import { gatewayRequest, type JobJson, pollJob, startWebhookReceiver } from "../support/jobs-helpers.js";
+import { adminRequest, startTestStack, type TestStack } from "../support/local-stack.js";
 
 interface DeadLetterJson {
   id: string;

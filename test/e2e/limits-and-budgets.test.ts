@@ -6,10 +6,9 @@ import { createGrpcClient, type ServiceClient, StrataError, silentLogger } from 
 import { type RedisServerHandle, startRedisServer } from "@strata/kit/testing";
 import { budgetLimitSubject, budgetStream, gatewayEventsV1, gatewayV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestStack, type TestStack } from "../support/local-stack.js";
+import { adminJson, eventually, startTestStack, type TestStack } from "../support/local-stack.js";
 
 const model = "strata-sim";
-const adminToken = "e2e-admin-token-0123456789abcdef";
 // Dear on purpose: every request costs well over a cent, so small budgets run out in a few requests.
 const pricing = { [model]: { input: 1_000, output: 2_000, cachedInput: 500 } };
 const chat = (content: string) => ({ model, messages: [{ role: "user", content }], max_tokens: 4 });
@@ -20,17 +19,7 @@ const unique = (name: string) => `${name}-${Date.now().toString(36)}-${++sequenc
 type Json = any;
 
 function helpers(stack: () => TestStack) {
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack().gatewayUrl}/admin/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
+  const admin = (method: string, path: string, body?: unknown) => adminJson(stack(), method, path, body);
   /** A fresh tenant with one key (and its limits, if given). */
   const tenantWithKey = async (keyLimits?: Record<string, number>, tenantLimits?: Record<string, number>) => {
     const tenant = await admin("POST", "/tenants", { name: unique("tenant") });
@@ -60,7 +49,7 @@ describe("rate limits and budgets, in-process", () => {
 
   beforeAll(async () => {
     stack = await startTestStack(
-      { engine: { decodeMsPerToken: 1 }, gateway: { admin: { token: adminToken }, pricing } },
+      { engine: { decodeMsPerToken: 1 }, gateway: { pricing } },
       { engineReplicas: 1 },
     );
     grpc = createGrpcClient(gatewayV1.GatewayService, stack.gatewayGrpcAddress);
@@ -267,7 +256,7 @@ describe("rate limits shared through Redis", () => {
     stack = await startTestStack(
       {
         engine: { decodeMsPerToken: 1 },
-        gateway: { admin: { token: adminToken }, pricing, redisUrl: redis.url },
+        gateway: { pricing, redisUrl: redis.url },
       },
       { engineReplicas: 1 },
     );
@@ -288,7 +277,7 @@ describe("rate limits shared through Redis", () => {
         routerAddress: stack.routerAddress,
         keyHashSecret: (await readFile(join(stack.home, "key-hash-secret"), "utf8")).trim(),
         logLevel: "silent",
-        admin: { token: adminToken },
+        admin: { token: stack.adminToken },
         pricing,
         redisUrl: redis.url,
       }),

@@ -2,7 +2,7 @@ import { createGrpcClient } from "@strata/kit";
 import { gatewayV1 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenAI } from "../../services/gateway/test/support/openai-sdk.js";
-import { eventually, readSse, startTestStack, type TestStack } from "../support/local-stack.js";
+import { adminJson, eventually, readSse, startTestStack, type TestStack } from "../support/local-stack.js";
 
 type Json = any;
 
@@ -125,14 +125,7 @@ describe("exact and semantic response caches through the whole platform", () => 
   });
 
   it("never serves one tenant's answer to another", async () => {
-    const admin = async (path: string, body: unknown) =>
-      (await (
-        await fetch(`${stack.gatewayUrl}/admin/v1${path}`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-          body: JSON.stringify(body),
-        })
-      ).json()) as Json;
+    const admin = async (path: string, body: unknown) => (await adminJson(stack, "POST", path, body)).body;
     const tenant = await admin("/tenants", { name: fresh("cache-tenant") });
     const project = await admin("/projects", { tenant_id: tenant.id, name: "app" });
     const key = await admin("/keys", { project_id: project.id, name: "app" });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { waitFor } from "@strata/kit/testing";
-import type { TestStack } from "./local-stack.js";
+import { adminRequest, type TestStack } from "./local-stack.js";
 
 export interface JobJson {
   id: string;
@@ -33,23 +33,6 @@ export function gatewayRequest(stack: TestStack, apiKey = stack.apiKey) {
       },
       ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     });
-}
-
-/** A request to the admin API with the stack's admin token. */
-export function adminRequest(
-  stack: TestStack,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Response> {
-  return fetch(`${stack.gatewayUrl}/admin/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.adminToken}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
 }
 
 /** A new tenant with one API key, through the admin API; returns the key's secret. */

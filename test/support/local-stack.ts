@@ -35,6 +35,34 @@ export async function startTestStack(
   };
 }
 
+/** A request to the admin API (`/admin/v1…`) with the platform's admin token. */
+export function adminRequest(
+  stack: Pick<LocalPlatform, "gatewayUrl" | "adminToken">,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return fetch(`${stack.gatewayUrl}/admin/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${stack.adminToken}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** adminRequest's status and JSON body (typed loosely: tests assert on it field by field). */
+export async function adminJson(
+  stack: Pick<LocalPlatform, "gatewayUrl" | "adminToken">,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const response = await adminRequest(stack, method, path, body);
+  return { status: response.status, body: await response.json() };
+}
+
 /** Polls until check returns a value (not undefined), or fails after the timeout. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
