@@ -4,38 +4,51 @@ import { gatewayEventsV1, usageStream } from "@strata/proto";
 
 type UsageEvent = gatewayEventsV1.UsageEvent;
 
+/** Each ledger column and the Postgres type its values are sent as (one array per column). */
 const columns = [
-  "request_id",
-  "tenant_id",
-  "api_key_id",
-  "model",
-  "served_model",
-  "endpoint_id",
-  "operation",
-  "stream",
-  "prompt_tokens",
-  "completion_tokens",
-  "cached_tokens",
-  "latency_ms",
-  "time_to_first_token_ms",
-  "status",
-  "error_code",
-  "started_at",
-  "project_id",
-  "cost_usd",
-  "priced_model",
-  "cache_status",
-  "cache_saved_prompt_tokens",
-  "cache_saved_completion_tokens",
-  "cache_saved_cost_usd",
-  "provider",
-  "attempts",
-  "fallback_index",
-  "route",
-  "attempt_errors",
+  ["request_id", "text"],
+  ["tenant_id", "text"],
+  ["api_key_id", "text"],
+  ["model", "text"],
+  ["served_model", "text"],
+  ["endpoint_id", "text"],
+  ["operation", "text"],
+  ["stream", "boolean"],
+  ["prompt_tokens", "integer"],
+  ["completion_tokens", "integer"],
+  ["cached_tokens", "integer"],
+  ["latency_ms", "float8"],
+  ["time_to_first_token_ms", "float8"],
+  ["status", "integer"],
+  ["error_code", "text"],
+  ["started_at", "timestamptz"],
+  ["project_id", "text"],
+  ["cost_usd", "float8"],
+  ["priced_model", "text"],
+  ["cache_status", "text"],
+  ["cache_saved_prompt_tokens", "integer"],
+  ["cache_saved_completion_tokens", "integer"],
+  ["cache_saved_cost_usd", "float8"],
+  ["provider", "text"],
+  ["attempts", "integer"],
+  ["fallback_index", "integer"],
+  ["route", "text"],
+  // A text[] per row; unnest would flatten an array of arrays, so each row's goes as its literal.
+  ["attempt_errors", "text"],
 ] as const;
 
-function row(event: UsageEvent): unknown[] {
+const names = columns.map(([name]) => name).join(",");
+/**
+ * One statement whatever the batch's size: a parameter per column, not per value. Against a batch
+ * spelled out as VALUES it halves the embedded PGlite's time per row (no parse and plan of thousands
+ * of parameters) and leaves the gateway's event loop a few arrays to fill instead of a long SQL text.
+ */
+const insertSql = `INSERT INTO gateway.usage_ledger (${names})
+  SELECT ${names.replace("attempt_errors", "attempt_errors::text[]")}
+    FROM unnest(${columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(",")}) AS batch(${names})
+  ON CONFLICT (request_id) DO NOTHING`;
+
+function values(event: UsageEvent): unknown[] {
   return [
     event.requestId,
     event.tenantId,
@@ -64,9 +77,24 @@ function row(event: UsageEvent): unknown[] {
     event.attempts,
     event.fallbackIndex,
     event.route,
-    // A text[]: pg sends a JavaScript array as a Postgres array literal, quoting each line.
-    event.attemptErrors,
+    textArrayLiteral(event.attemptErrors),
   ];
+}
+
+/** The column-wise parameters of one INSERT: the i-th array holds every event's i-th value. */
+function ledgerParams(events: Iterable<UsageEvent>): unknown[][] {
+  const params: unknown[][] = columns.map(() => []);
+  for (const event of events) {
+    const row = values(event);
+    for (let index = 0; index < row.length; index++) params[index]!.push(row[index]);
+  }
+  return params;
+}
+
+/** A Postgres text[] literal: every element quoted, its quotes and backslashes escaped. */
+function textArrayLiteral(items: readonly string[]): string {
+  if (items.length === 0) return "{}";
+  return `{${items.map((item) => `"${item.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 }
 
 export interface LedgerWriterOptions {
@@ -143,30 +171,47 @@ export class LedgerWriter {
     if (batch.length === 0) return;
     // Two deliveries of one event can share a batch; Postgres refuses a row conflicting with itself.
     const unique = new Map(batch.map((entry) => [entry.event.requestId, entry.event]));
-    const params: unknown[] = [];
-    const tuples = [...unique.values()].map((event) => {
-      const values = row(event);
-      const placeholders = values.map((value) => `$${params.push(value)}`);
-      return `(${placeholders.join(",")})`;
-    });
+    const failed = await this.write([...unique.values()]);
+    for (const entry of batch) entry.done(failed.get(entry.event.requestId));
+  }
+
+  /**
+   * Writes events and answers the error of each one not written, by request id. When Postgres
+   * refuses a batch (a value out of range, say), each event is tried alone, so one bad event does
+   * not hold back the rest of its batch until they all run out of deliveries.
+   */
+  private async write(events: UsageEvent[]): Promise<Map<string, unknown>> {
     try {
-      await this.options.db.query(
-        `INSERT INTO gateway.usage_ledger (${columns.join(",")}) VALUES ${tuples.join(",")} ON CONFLICT (request_id) DO NOTHING`,
-        params,
-      );
-      for (const entry of batch) entry.done();
+      await this.options.db.query(insertSql, ledgerParams(events));
+      return new Map();
     } catch (error) {
+      if (events.length > 1 && refusedByDatabase(error)) {
+        const failed = new Map<string, unknown>();
+        for (const event of events)
+          for (const [requestId, eventError] of await this.write([event])) failed.set(requestId, eventError);
+        return failed;
+      }
       this.options.logger.warn(
-        { err: error, events: batch.length },
+        {
+          err: error,
+          events: events.length,
+          requestId: events.length === 1 ? events[0]!.requestId : undefined,
+        },
         "usage ledger write failed; events will be redelivered",
       );
-      for (const entry of batch) entry.done(error);
+      return new Map(events.map((event) => [event.requestId, error]));
     }
   }
 
   async stop(): Promise<void> {
     await Promise.all([this.subscription?.stop(), this.flush()]);
   }
+}
+
+/** An error Postgres answered with (a SQLSTATE), rather than a lost connection. */
+function refusedByDatabase(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
 }
 
 /** The publisher's own event when it never left the process: no bytes to decode. */
