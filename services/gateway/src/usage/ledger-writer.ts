@@ -1,101 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Bus, BusMessage, Database, Logger, Subscription } from "@strata/kit";
 import { gatewayEventsV1, usageStream } from "@strata/proto";
+import { ledgerInsertSql, ledgerParams } from "./ledger-columns.js";
 
 type UsageEvent = gatewayEventsV1.UsageEvent;
-
-/** Each ledger column and the Postgres type its values are sent as (one array per column). */
-const columns = [
-  ["request_id", "text"],
-  ["tenant_id", "text"],
-  ["api_key_id", "text"],
-  ["model", "text"],
-  ["served_model", "text"],
-  ["endpoint_id", "text"],
-  ["operation", "text"],
-  ["stream", "boolean"],
-  ["prompt_tokens", "integer"],
-  ["completion_tokens", "integer"],
-  ["cached_tokens", "integer"],
-  ["latency_ms", "float8"],
-  ["time_to_first_token_ms", "float8"],
-  ["status", "integer"],
-  ["error_code", "text"],
-  ["started_at", "timestamptz"],
-  ["project_id", "text"],
-  ["cost_usd", "float8"],
-  ["priced_model", "text"],
-  ["cache_status", "text"],
-  ["cache_saved_prompt_tokens", "integer"],
-  ["cache_saved_completion_tokens", "integer"],
-  ["cache_saved_cost_usd", "float8"],
-  ["provider", "text"],
-  ["attempts", "integer"],
-  ["fallback_index", "integer"],
-  ["route", "text"],
-  // A text[] per row; unnest would flatten an array of arrays, so each row's goes as its literal.
-  ["attempt_errors", "text"],
-] as const;
-
-const names = columns.map(([name]) => name).join(",");
-/**
- * One statement whatever the batch's size: a parameter per column, not per value. Against a batch
- * spelled out as VALUES it halves the embedded PGlite's time per row (no parse and plan of thousands
- * of parameters) and leaves the gateway's event loop a few arrays to fill instead of a long SQL text.
- */
-const insertSql = `INSERT INTO gateway.usage_ledger (${names})
-  SELECT ${names.replace("attempt_errors", "attempt_errors::text[]")}
-    FROM unnest(${columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(",")}) AS batch(${names})
-  ON CONFLICT (request_id) DO NOTHING`;
-
-function values(event: UsageEvent): unknown[] {
-  return [
-    event.requestId,
-    event.tenantId,
-    event.apiKeyId,
-    event.model,
-    event.servedModel,
-    event.endpointId,
-    event.operation,
-    event.stream,
-    event.promptTokens,
-    event.completionTokens,
-    event.cachedTokens,
-    event.latencyMs,
-    event.timeToFirstTokenMs,
-    event.status,
-    event.errorCode,
-    new Date(Number(event.startedAtMs)),
-    event.projectId,
-    event.costUsd,
-    event.pricedModel,
-    event.cacheStatus,
-    event.cacheSavedPromptTokens,
-    event.cacheSavedCompletionTokens,
-    event.cacheSavedCostUsd,
-    event.provider,
-    event.attempts,
-    event.fallbackIndex,
-    event.route,
-    textArrayLiteral(event.attemptErrors),
-  ];
-}
-
-/** The column-wise parameters of one INSERT: the i-th array holds every event's i-th value. */
-function ledgerParams(events: Iterable<UsageEvent>): unknown[][] {
-  const params: unknown[][] = columns.map(() => []);
-  for (const event of events) {
-    const row = values(event);
-    for (let index = 0; index < row.length; index++) params[index]!.push(row[index]);
-  }
-  return params;
-}
-
-/** A Postgres text[] literal: every element quoted, its quotes and backslashes escaped. */
-function textArrayLiteral(items: readonly string[]): string {
-  if (items.length === 0) return "{}";
-  return `{${items.map((item) => `"${item.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
-}
 
 export interface LedgerWriterOptions {
   bus: Bus;
@@ -182,7 +90,7 @@ export class LedgerWriter {
    */
   private async write(events: UsageEvent[]): Promise<Map<string, unknown>> {
     try {
-      await this.options.db.query(insertSql, ledgerParams(events));
+      await this.options.db.query(ledgerInsertSql, ledgerParams(events));
       return new Map();
     } catch (error) {
       if (events.length > 1 && refusedByDatabase(error)) {
