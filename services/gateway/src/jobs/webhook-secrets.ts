@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Database } from "@strata/kit";
 import { type RowOf, recordFromRow } from "./row-record.js";
+import { WebhookSecretBox } from "./webhook-secret-box.js";
 import { tenantWebhookSecret } from "./webhook-signature.js";
 
 /** A tenant's webhook signing secret as the admin API shows it. */
@@ -27,11 +28,15 @@ const columns = "tenant_id, secret, rotated_at, previous_secret, previous_expire
  * Each tenant's webhook signing secret. Until an admin rotates it, a tenant signs with a secret derived
  * from the gateway's (nothing to store); a rotation stores a random one in gateway.webhook_secrets and
  * keeps the one before signing too for a grace period, so receivers can switch without missing a
- * delivery. Only the admin API reads them: an API key of the tenant cannot, so a leaked key cannot
- * forge webhooks the tenant would trust.
+ * delivery. Stored secrets are sealed (WebhookSecretBox). Only the admin API reads them: an API key of
+ * the tenant cannot, so a leaked key cannot forge webhooks the tenant would trust.
  */
 export class WebhookSecrets {
-  constructor(private readonly deps: WebhookSecretsDeps) {}
+  private readonly box: WebhookSecretBox;
+
+  constructor(private readonly deps: WebhookSecretsDeps) {
+    this.box = new WebhookSecretBox(deps.gatewaySecret);
+  }
 
   async get(tenantId: string): Promise<TenantWebhookSecret> {
     const result = await this.deps.db.query<RowOf<TenantWebhookSecret>>(
@@ -39,7 +44,7 @@ export class WebhookSecrets {
       [tenantId],
     );
     const row = result.rows[0];
-    if (row) return recordFromRow(row);
+    if (row) return this.opened(recordFromRow(row));
     return {
       tenantId,
       secret: this.derived(tenantId),
@@ -64,7 +69,8 @@ export class WebhookSecrets {
     const secret = `whsec_${randomBytes(32).toString("base64url")}`;
     const now = this.now();
     const previousExpiresAt = graceMs > 0 ? new Date(now + graceMs) : null;
-    // One statement, so two rotations at once leave a consistent pair (the later one wins).
+    // One statement, so two rotations at once leave a consistent pair (the later one wins). The
+    // replaced secret moves to previous_secret as stored (sealed, or plain from before sealing).
     const result = await this.deps.db.query<RowOf<TenantWebhookSecret>>(
       `INSERT INTO gateway.webhook_secrets AS stored (tenant_id, secret, rotated_at, previous_secret, previous_expires_at)
        VALUES ($1, $2, $3, CASE WHEN $5::timestamptz IS NULL THEN NULL ELSE $4 END, $5)
@@ -72,9 +78,24 @@ export class WebhookSecrets {
          previous_secret = CASE WHEN excluded.previous_expires_at IS NULL THEN NULL ELSE stored.secret END,
          previous_expires_at = excluded.previous_expires_at
        RETURNING ${columns}`,
-      [tenantId, secret, new Date(now), this.derived(tenantId), previousExpiresAt],
+      [
+        tenantId,
+        this.box.seal(tenantId, secret),
+        new Date(now),
+        this.box.seal(tenantId, this.derived(tenantId)),
+        previousExpiresAt,
+      ],
     );
-    return recordFromRow(result.rows[0]!);
+    return this.opened(recordFromRow(result.rows[0]!));
+  }
+
+  private opened(stored: TenantWebhookSecret): TenantWebhookSecret {
+    const { tenantId, previousSecret } = stored;
+    return {
+      ...stored,
+      secret: this.box.open(tenantId, stored.secret),
+      previousSecret: previousSecret === undefined ? undefined : this.box.open(tenantId, previousSecret),
+    };
   }
 
   private derived(tenantId: string): string {

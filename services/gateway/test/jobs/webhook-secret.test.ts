@@ -56,6 +56,56 @@ describe("webhook signing secrets", () => {
     expect(third.previousSecret).toBeUndefined();
   });
 
+  it("stores rotated secrets sealed, still reads secrets stored before sealing, and opens a sealed one only for its tenant and gateway secret", async () => {
+    const secrets = new WebhookSecrets({ db: database.db, gatewaySecret });
+    const stored = async (tenantId: string) =>
+      (
+        await database.db.query<{ secret: string; previous_secret: string | null }>(
+          "SELECT secret, previous_secret FROM gateway.webhook_secrets WHERE tenant_id = $1",
+          [tenantId],
+        )
+      ).rows[0]!;
+
+    const rotated = await secrets.rotate("ten_sealed", 60_000);
+    const row = await stored("ten_sealed");
+    for (const column of [row.secret, row.previous_secret!]) {
+      expect(column).toMatch(/^enc:v1:/);
+      expect(column).not.toContain("whsec_");
+    }
+    expect(await secrets.signingSecrets("ten_sealed")).toEqual([
+      rotated.secret,
+      tenantWebhookSecret(gatewaySecret, "ten_sealed"),
+    ]);
+
+    // A row from before secrets were sealed: read as it is, and kept as the previous secret on rotation.
+    const legacy = `whsec_${"L".repeat(43)}`;
+    await database.db.query(
+      "INSERT INTO gateway.webhook_secrets (tenant_id, secret, rotated_at) VALUES ($1, $2, now())",
+      ["ten_legacy", legacy],
+    );
+    expect((await secrets.get("ten_legacy")).secret).toBe(legacy);
+    const afterLegacy = await secrets.rotate("ten_legacy", 60_000);
+    expect(await secrets.signingSecrets("ten_legacy")).toEqual([afterLegacy.secret, legacy]);
+
+    // A sealed secret copied onto another tenant's row does not open there.
+    await database.db.query(
+      "INSERT INTO gateway.webhook_secrets (tenant_id, secret, rotated_at) VALUES ($1, $2, now())",
+      ["ten_copied", row.secret],
+    );
+    await expect(secrets.get("ten_copied")).rejects.toMatchObject({ code: "failed_precondition" });
+
+    // Under another gateway secret the stored one cannot be read (a clear error); a rotation recovers.
+    const elsewhere = new WebhookSecrets({
+      db: database.db,
+      gatewaySecret: "another-gateway-secret-9876543210",
+    });
+    await expect(elsewhere.signingSecrets("ten_sealed")).rejects.toThrow(
+      /Rotate the tenant's webhook secret/,
+    );
+    const recovered = await elsewhere.rotate("ten_sealed", 0);
+    expect(await elsewhere.signingSecrets("ten_sealed")).toEqual([recovered.secret]);
+  });
+
   it("is read and rotated through the admin API only", async () => {
     const tenant = (await (await gateway.admin("POST", "/tenants", { name: "webhook-secrets" })).json()) as {
       id: string;
