@@ -153,6 +153,27 @@ function rows(results: ResultsJson): string[] {
   return lines;
 }
 
+/** Strata at concurrency 1 against the engine paced to Strata's request rate (see sameRateBaseline). */
+export interface SameRateBaseline {
+  pause_ms: number | null;
+  direct: { p50_ms: number | null; p99_ms: number | null; rps: number | null };
+  strata_added_p50_ms: number | null;
+  strata_added_p99_ms: number | null;
+}
+
+export function sameRateJson(pauseMs: number, paced: Summary, strata: Summary): SameRateBaseline {
+  return {
+    pause_ms: round(pauseMs),
+    direct: {
+      p50_ms: round(paced.p50Ms),
+      p99_ms: round(paced.p99Ms),
+      rps: round(paced.requestsPerSecond, 1),
+    },
+    strata_added_p50_ms: round(strata.p50Ms - paced.p50Ms),
+    strata_added_p99_ms: round(strata.p99Ms - paced.p99Ms),
+  };
+}
+
 export interface CacheNumbers {
   exact?: { p50_ms: number; p99_ms: number; n: number } | undefined;
   semantic?: { p50_ms: number; p99_ms: number; entries: number; index: string } | undefined;
@@ -174,6 +195,7 @@ export function section(
   },
   results: ResultsJson,
   cache: CacheNumbers | undefined,
+  sameRate?: SameRateBaseline,
 ): string {
   const strataHeap = Object.values(results)
     .map((entry) => entry.strata?.heap_mb)
@@ -217,6 +239,13 @@ export function section(
     "| target | wanted | measured | met |",
     "| --- | --- | --: | --- |",
     ...verdictRows,
+    ...(sameRate
+      ? [
+          "",
+          `Same-rate baseline (beside the verdicts, which keep the issue's definition): the engine alone at Strata's c1 rate — the client pausing ${cell(sameRate.pause_ms, 3)} ms after each answer — gave p50 / p99 ${cell(sameRate.direct.p50_ms)} / ${cell(sameRate.direct.p99_ms)} ms at ${cell(sameRate.direct.rps, 0)} req/s, against ${cell(results.c1?.direct?.p50_ms)} / ${cell(results.c1?.direct?.p99_ms)} ms at full speed.`,
+          `Against it Strata adds ${cell(sameRate.strata_added_p50_ms)} / ${cell(sameRate.strata_added_p99_ms)} ms: the rest of the added latency above is the engine itself answering more slowly when idle gaps separate its requests, which the full-speed baseline never has.`,
+        ]
+      : []),
     ...(cache?.exact || cache?.semantic
       ? [
           "",

@@ -20,6 +20,11 @@ export interface LoadRequest {
   connections: number;
   durationS: number;
   stream: boolean;
+  /**
+   * Plain requests at concurrency 1: the client idles this long after each answer before sending the
+   * next, so a fast server sees the request rate (and the idle gaps) it would see behind a slower one.
+   */
+  pauseMs?: number;
 }
 
 export interface LoadSample {
@@ -36,6 +41,8 @@ export interface LoadSample {
 }
 
 const ID = "[<id>]";
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 async function plain(request: LoadRequest): Promise<LoadSample> {
   const latencies: number[] = [];
@@ -56,6 +63,9 @@ async function plain(request: LoadRequest): Promise<LoadSample> {
     );
     instance.on("response", (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+      // Sleeps the thread (no spinning: an idle client leaves its core idle); autocannon sends the
+      // connection's next request after this listener returns.
+      if (request.pauseMs) Atomics.wait(pause, 0, 0, request.pauseMs);
     });
   });
   return {
