@@ -193,10 +193,10 @@ async function measurePair(
 
 /**
  * The engine alone at Strata's concurrency-1 request rate: the client pauses after each answer for
- * as long as Strata's answers took longer than the engine's. Measured here, the engine answers more
- * slowly when idle gaps separate its requests (its own p50 and p99 rise), and `added` against the
- * full-speed baseline counts that slowdown as the gateway's; this baseline takes it out. Reported
- * beside the issue's definition, which the verdicts keep.
+ * as long as Strata's answers took longer than the engine's. The engine's own latency moves with its
+ * request rate (idle gaps between requests change how fast it wakes and answers), so `added` against
+ * the full-speed baseline mixes that in with the gateway's cost; this baseline measures the engine at
+ * the gateway's rate instead. Reported beside the issue's definition, which the verdicts keep.
  */
 async function sameRateBaseline(
   load: LoadGenerator,
