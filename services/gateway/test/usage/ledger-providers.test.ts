@@ -1,34 +1,19 @@
-import { Counter, createMemoryBus, migrate, Registry, silentLogger } from "@strata/kit";
 import { eventually } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gatewayMigrations, gatewaySchema } from "../../src/db/migrations.js";
-import { LedgerWriter } from "../../src/usage/ledger-writer.js";
 import { usageQuerySchema } from "../../src/usage/usage-admin-routes.js";
-import { type UsageEventInit, UsageRecorder } from "../../src/usage/usage-recorder.js";
+import type { UsageEventInit } from "../../src/usage/usage-recorder.js";
 import { usageReport } from "../../src/usage/usage-report.js";
-import { startTestDatabase, type TestDatabase } from "../admin-test-gateway.js";
+import { type LedgerHarness, startLedgerHarness } from "./ledger-harness.js";
 
-let database: TestDatabase;
-const bus = createMemoryBus();
-let ledger: LedgerWriter;
-let recorder: UsageRecorder;
+let ledger: LedgerHarness;
 let sequence = 0;
 const unique = (name: string) => `${name}_${Date.now().toString(36)}_${++sequence}`;
 const at = Date.UTC(2033, 5, 1, 12);
 
 beforeAll(async () => {
-  database = await startTestDatabase();
-  await migrate(database.db, gatewaySchema, gatewayMigrations);
-  ledger = new LedgerWriter({ bus, db: database.db, logger: silentLogger(), flushIntervalMs: 10 });
-  await ledger.start();
-  const failures = new Counter({ name: "failures", help: "failures", registers: [new Registry()] });
-  recorder = new UsageRecorder(bus, silentLogger(), failures);
+  ledger = await startLedgerHarness({ flushIntervalMs: 10 });
 });
-afterAll(async () => {
-  await ledger?.stop();
-  await bus.close();
-  await database?.close();
-});
+afterAll(() => ledger?.close());
 
 function event(tenantId: string, fields: Omit<UsageEventInit, "$typeName">): UsageEventInit {
   return {
@@ -47,7 +32,7 @@ async function ledgerRows(tenantId: string, count: number): Promise<Record<strin
   let rows: Record<string, unknown>[] = [];
   await eventually(
     async () => {
-      const result = await database.db.query(
+      const result = await ledger.database.db.query(
         `SELECT request_id, provider, attempts, fallback_index, route, attempt_errors, cost_usd
            FROM gateway.usage_ledger WHERE tenant_id = $1`,
         [tenantId],
@@ -78,8 +63,8 @@ describe("the ledger's provider and attempt columns", () => {
       costUsd: 0.5,
     });
     const refused = event(tenant, { status: 429, errorCode: "rate_limit_exceeded" });
-    recorder.record(fellBack);
-    recorder.record(refused);
+    ledger.recorder.record(fellBack);
+    ledger.recorder.record(refused);
     const rows = await ledgerRows(tenant, 2);
     const byId = new Map(rows.map((row) => [row.request_id, row]));
     expect(byId.get(fellBack.requestId)).toMatchObject({
@@ -109,11 +94,11 @@ describe("the ledger's provider and attempt columns", () => {
       served("local", "embeddings", 0.125, 40),
       event(tenant, { status: 503, errorCode: "no_healthy_upstream", attempts: 2 }),
     ])
-      recorder.record(usage);
+      ledger.recorder.record(usage);
     await ledgerRows(tenant, 5);
     const range = { from: new Date(at - 1_000), to: new Date(at + 1_000), limit: 100, tenantId: tenant };
 
-    const byProvider = await usageReport(database.db, { ...range, groupBy: ["provider", "operation"] });
+    const byProvider = await usageReport(ledger.database.db, { ...range, groupBy: ["provider", "operation"] });
     expect(
       byProvider.rows.map((row) => [row.provider, row.operation, row.requests, row.errors, row.cost_usd]),
     ).toEqual([
@@ -124,7 +109,7 @@ describe("the ledger's provider and attempt columns", () => {
     ]);
     expect(byProvider.totals).toMatchObject({ requests: 5, errors: 1, prompt_tokens: 100, cost_usd: 1.875 });
 
-    const embeddingsOnly = await usageReport(database.db, {
+    const embeddingsOnly = await usageReport(ledger.database.db, {
       ...range,
       groupBy: ["model"],
       provider: "local",

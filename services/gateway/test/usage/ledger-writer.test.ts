@@ -1,36 +1,15 @@
-import { Counter, createMemoryBus, migrate, Registry, silentLogger } from "@strata/kit";
 import { eventually } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gatewayMigrations, gatewaySchema } from "../../src/db/migrations.js";
-import { LedgerWriter } from "../../src/usage/ledger-writer.js";
-import { type UsageEventInit, UsageRecorder } from "../../src/usage/usage-recorder.js";
-import { startTestDatabase, type TestDatabase } from "../admin-test-gateway.js";
+import type { UsageEventInit } from "../../src/usage/usage-recorder.js";
+import { type LedgerHarness, startLedgerHarness } from "./ledger-harness.js";
 
-let database: TestDatabase;
-const bus = createMemoryBus();
-let ledger: LedgerWriter;
-let recorder: UsageRecorder;
+let ledger: LedgerHarness;
 
 beforeAll(async () => {
-  database = await startTestDatabase();
-  await migrate(database.db, gatewaySchema, gatewayMigrations);
   // Batches of 50: 120 events are written as two full batches and one the timer flushes.
-  ledger = new LedgerWriter({
-    bus,
-    db: database.db,
-    logger: silentLogger(),
-    batchSize: 50,
-    flushIntervalMs: 20,
-  });
-  await ledger.start();
-  const failures = new Counter({ name: "failures", help: "failures", registers: [new Registry()] });
-  recorder = new UsageRecorder(bus, silentLogger(), failures);
+  ledger = await startLedgerHarness({ batchSize: 50, flushIntervalMs: 20 });
 });
-afterAll(async () => {
-  await ledger?.stop();
-  await bus.close();
-  await database?.close();
-});
+afterAll(() => ledger?.close());
 
 const startedAt = Date.UTC(2034, 0, 2, 3, 4, 5, 678);
 
@@ -71,11 +50,11 @@ describe("the ledger writer", () => {
   it("writes every column of every event, batch after batch, exactly as recorded", async () => {
     const tenant = `ten-${Date.now().toString(36)}`;
     const events = Array.from({ length: 120 }, (_, index) => event(tenant, index));
-    for (const usage of events) recorder.record(usage);
+    for (const usage of events) ledger.recorder.record(usage);
     let rows: Record<string, unknown>[] = [];
     await eventually(
       async () => {
-        const result = await database.db.query(
+        const result = await ledger.database.db.query(
           "SELECT * FROM gateway.usage_ledger WHERE tenant_id = $1 ORDER BY started_at",
           [tenant],
         );
@@ -124,12 +103,12 @@ describe("the ledger writer", () => {
     const good = [event(tenant, 1), event(tenant, 2)];
     // Larger than a Postgres integer: the batch's single INSERT fails on this row.
     const bad = { ...event(tenant, 3), promptTokens: 3_000_000_000 };
-    recorder.record(good[0]!);
-    recorder.record(bad);
-    recorder.record(good[1]!);
+    ledger.recorder.record(good[0]!);
+    ledger.recorder.record(bad);
+    ledger.recorder.record(good[1]!);
     await eventually(
       async () => {
-        const result = await database.db.query(
+        const result = await ledger.database.db.query(
           "SELECT request_id FROM gateway.usage_ledger WHERE tenant_id = $1 ORDER BY request_id",
           [tenant],
         );
