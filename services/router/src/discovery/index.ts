@@ -1,4 +1,8 @@
-/** Kubernetes discovery: ModelDeployments and their EndpointSlices as endpoints and routing settings. */
+/**
+ * Kubernetes discovery: ModelDeployments and their EndpointSlices as endpoints and routing settings.
+ * KubernetesDiscovery itself is not exported here: startDiscovery loads it (and the Kubernetes client)
+ * only when discovery is enabled.
+ */
 
 export { DemandRecorder, demandAnnotation } from "./demand-recorder.js";
 export { listWithDiscovered, withDiscoveredModels } from "./discovered-model-list.js";
@@ -13,7 +17,6 @@ export {
 export { DiscoveredStrategies, type StrategyFactory } from "./discovered-strategies.js";
 export { type KubernetesDiscoveryConfig, kubernetesDiscoverySchema } from "./discovery-config.js";
 export { enginePortName, readyAddresses, serviceNameLabel } from "./endpoint-slice.js";
-export { KubernetesDiscovery } from "./kubernetes-discovery.js";
 export {
   kvCapacityAnnotation,
   modelDeploymentGroup,
