@@ -80,6 +80,14 @@ export class LedgerWriter {
     // Two deliveries of one event can share a batch; Postgres refuses a row conflicting with itself.
     const unique = new Map(batch.map((entry) => [entry.event.requestId, entry.event]));
     const failed = await this.write([...unique.values()]);
+    if (failed.size > 0) {
+      const [requestId, error] = failed.entries().next().value!;
+      // Once per flush, however many events failed: a database that is down fails them all.
+      this.options.logger.warn(
+        { err: error, failed: failed.size, events: unique.size, requestId },
+        "usage ledger write failed; the events not written will be redelivered",
+      );
+    }
     for (const entry of batch) entry.done(failed.get(entry.event.requestId));
   }
 
@@ -93,21 +101,12 @@ export class LedgerWriter {
       await this.options.db.query(ledgerInsertSql, ledgerParams(events));
       return new Map();
     } catch (error) {
-      if (events.length > 1 && refusedByDatabase(error)) {
-        const failed = new Map<string, unknown>();
-        for (const event of events)
-          for (const [requestId, eventError] of await this.write([event])) failed.set(requestId, eventError);
-        return failed;
-      }
-      this.options.logger.warn(
-        {
-          err: error,
-          events: events.length,
-          requestId: events.length === 1 ? events[0]!.requestId : undefined,
-        },
-        "usage ledger write failed; events will be redelivered",
-      );
-      return new Map(events.map((event) => [event.requestId, error]));
+      if (events.length === 1 || !refusedByDatabase(error))
+        return new Map(events.map((event) => [event.requestId, error]));
+      const failed = new Map<string, unknown>();
+      for (const event of events)
+        for (const [requestId, eventError] of await this.write([event])) failed.set(requestId, eventError);
+      return failed;
     }
   }
 
