@@ -10,15 +10,14 @@ import {
   startTestGateway,
   type TestDatabase,
   type TestGateway,
+  testKeyHashSecret,
   unixNow,
 } from "./admin-test-gateway.js";
 import { statusOf } from "./support/grpc-status.js";
 
 type AdminClient = ServiceClient<typeof gatewayAdminV1.AdminService>;
 
-// The test gateway's key-hash secret: with no dedicated webhook secret configured, tenants' first
-// webhook secrets are derived from it.
-const gatewaySecret = "test-key-hash-secret-0123456789";
+const gatewaySecret = testKeyHashSecret;
 const asAdmin = { metadata: { authorization: `Bearer ${adminToken}` } };
 
 let sequence = 0;

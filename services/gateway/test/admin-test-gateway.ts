@@ -52,6 +52,12 @@ export interface TestGateway {
  * A real gateway on free ports, with no router behind it: enough for everything that happens before a
  * completion is routed (admin API, authentication, authorization, validation).
  */
+/**
+ * The test gateway's key-hash secret. With no dedicated webhook secret configured, tenants' first job
+ * webhook secrets are derived from it, so webhook tests check against it.
+ */
+export const testKeyHashSecret = "test-key-hash-secret-0123456789";
+
 export async function startTestGateway(options: {
   db: Database;
   bus?: Bus;
@@ -65,7 +71,7 @@ export async function startTestGateway(options: {
     opsPort: 0,
     // Nothing listens there: admin tests never reach the router.
     routerAddress: `127.0.0.1:${await freePort()}`,
-    keyHashSecret: "test-key-hash-secret-0123456789",
+    keyHashSecret: testKeyHashSecret,
     keyCacheTtlMs: options.keyCacheTtlMs ?? 30_000,
     logLevel: "silent",
     admin:

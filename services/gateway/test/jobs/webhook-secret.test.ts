@@ -6,9 +6,10 @@ import {
   startTestGateway,
   type TestDatabase,
   type TestGateway,
+  testKeyHashSecret,
 } from "../admin-test-gateway.js";
 
-const gatewaySecret = "test-key-hash-secret-0123456789";
+const gatewaySecret = testKeyHashSecret;
 
 interface SecretJson {
   object: string;

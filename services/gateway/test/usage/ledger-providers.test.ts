@@ -98,7 +98,10 @@ describe("the ledger's provider and attempt columns", () => {
     await ledgerRows(tenant, 5);
     const range = { from: new Date(at - 1_000), to: new Date(at + 1_000), limit: 100, tenantId: tenant };
 
-    const byProvider = await usageReport(ledger.database.db, { ...range, groupBy: ["provider", "operation"] });
+    const byProvider = await usageReport(ledger.database.db, {
+      ...range,
+      groupBy: ["provider", "operation"],
+    });
     expect(
       byProvider.rows.map((row) => [row.provider, row.operation, row.requests, row.errors, row.cost_usd]),
     ).toEqual([
