@@ -9,15 +9,25 @@ export interface LedgerWriterOptions {
   bus: Bus;
   db: Database;
   logger: Logger;
-  /** Events written per INSERT; batching keeps the ledger ahead of thousands of requests a second. */
+  /** Events written per INSERT (default 1,000); batching keeps the ledger ahead of thousands of requests a second. */
   batchSize?: number;
   /**
-   * Longest an event waits for its batch to fill. Each INSERT costs the database a statement and a
-   * commit whatever its size (about 3 ms in the embedded PGlite), so a longer wait writes fewer,
-   * fuller batches; the ledger then trails requests by up to this much.
+   * Longest an event waits for its batch to fill (default 1 s); the ledger trails requests by up to
+   * this much. Each INSERT costs the database a statement and a commit whatever its size (about
+   * 1 ms in the embedded PGlite, plus about 30 µs a row), so a longer wait writes fewer, fuller batches.
    */
   flushIntervalMs?: number;
 }
+
+/**
+ * A second and a thousand rows, not 100 ms and 200: at about 1,100 requests a second, the embedded
+ * PGlite's thread spent 55 µs of CPU per request on ledger writes with the smaller batches and
+ * 38-45 µs with these, and its bursts, competing for the cores with the request path, added less to
+ * the gateway's slowest requests (`pnpm bench gateway`, see bench/RESULTS.md). Smaller batches (20 ms)
+ * cost more: 80-90 µs a request.
+ */
+const DEFAULT_BATCH_SIZE = 1_000;
+const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
 
 /**
  * Consumes usage events and writes them to gateway.usage_ledger. A message is acked only after its
@@ -42,7 +52,7 @@ export class LedgerWriter {
       // catches anything later. A shorter window than JetStream's two minutes keeps a quarter of the ids.
       duplicateWindowMs: 30_000,
     });
-    const batchSize = this.options.batchSize ?? 200;
+    const batchSize = this.options.batchSize ?? DEFAULT_BATCH_SIZE;
     this.subscription = await this.options.bus.consume(
       {
         stream: usageStream.name,
@@ -66,8 +76,12 @@ export class LedgerWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.batch.push({ event, done: (error) => (error ? reject(error) : resolve()) });
-      if (this.batch.length >= (this.options.batchSize ?? 200)) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs ?? 100);
+      if (this.batch.length >= (this.options.batchSize ?? DEFAULT_BATCH_SIZE)) void this.flush();
+      else
+        this.timer ??= setTimeout(
+          () => void this.flush(),
+          this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+        );
     });
   }
 
