@@ -9,7 +9,10 @@ export interface LedgerWriterOptions {
   bus: Bus;
   db: Database;
   logger: Logger;
-  /** Events written per INSERT (default 1,000); batching keeps the ledger ahead of thousands of requests a second. */
+  /**
+   * Events written per INSERT (default 1,000); batching keeps the ledger ahead of thousands of
+   * requests a second.
+   */
   batchSize?: number;
   /**
    * Longest an event waits for its batch to fill (default 1 s); the ledger trails requests by up to
@@ -21,8 +24,8 @@ export interface LedgerWriterOptions {
 
 /**
  * A second and a thousand rows, not 100 ms and 200: at about 1,100 requests a second, the embedded
- * PGlite's thread spent 55 µs of CPU per request on ledger writes with the smaller batches and
- * 38-45 µs with these, and its bursts, competing for the cores with the request path, added less to
+ * PGlite's thread spent 47-62 µs of CPU per request on ledger writes with the smaller batches and
+ * 38-46 µs with these, and its bursts, competing for the cores with the request path, added less to
  * the gateway's slowest requests (`pnpm bench gateway`, see bench/RESULTS.md). Smaller batches (20 ms)
  * cost more: 80-90 µs a request.
  */
@@ -37,8 +40,13 @@ export class LedgerWriter {
   private batch: { event: UsageEvent; done: (error?: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private subscription: Subscription | undefined;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
 
-  constructor(private readonly options: LedgerWriterOptions) {}
+  constructor(private readonly options: LedgerWriterOptions) {
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+  }
 
   async start(): Promise<void> {
     // Interest retention: an event leaves the stream once every consumer (today the ledger) acked it,
@@ -52,12 +60,11 @@ export class LedgerWriter {
       // catches anything later. A shorter window than JetStream's two minutes keeps a quarter of the ids.
       duplicateWindowMs: 30_000,
     });
-    const batchSize = this.options.batchSize ?? DEFAULT_BATCH_SIZE;
     this.subscription = await this.options.bus.consume(
       {
         stream: usageStream.name,
         durable: "gateway-usage-ledger",
-        concurrency: batchSize * 2,
+        concurrency: this.batchSize * 2,
         maxDeliver: 20,
         ackWaitMs: 30_000,
       },
@@ -76,12 +83,8 @@ export class LedgerWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.batch.push({ event, done: (error) => (error ? reject(error) : resolve()) });
-      if (this.batch.length >= (this.options.batchSize ?? DEFAULT_BATCH_SIZE)) void this.flush();
-      else
-        this.timer ??= setTimeout(
-          () => void this.flush(),
-          this.options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
-        );
+      if (this.batch.length >= this.batchSize) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
     });
   }
 
