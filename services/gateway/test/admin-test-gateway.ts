@@ -49,15 +49,15 @@ export interface TestGateway {
 }
 
 /**
- * A real gateway on free ports, with no router behind it: enough for everything that happens before a
- * completion is routed (admin API, authentication, authorization, validation).
- */
-/**
  * The test gateway's key-hash secret. With no dedicated webhook secret configured, tenants' first job
  * webhook secrets are derived from it, so webhook tests check against it.
  */
 export const testKeyHashSecret = "test-key-hash-secret-0123456789";
 
+/**
+ * A real gateway on free ports, with no router behind it: enough for everything that happens before a
+ * completion is routed (admin API, authentication, authorization, validation).
+ */
 export async function startTestGateway(options: {
   db: Database;
   bus?: Bus;
