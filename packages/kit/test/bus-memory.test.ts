@@ -25,6 +25,36 @@ describe("memory bus specifics", () => {
     await bus.close();
   });
 
+  it("times each delivery's ack-wait from its own delivery, with one timer for all of them", async () => {
+    const bus = createMemoryBus();
+    await bus.ensureStream({ name: "JOBS", subjects: ["jobs.>"], retention: "workqueue" });
+    const started = performance.now();
+    const deliveries: { subject: string; count: number; atMs: number }[] = [];
+    const subscription = await bus.consume(
+      { stream: "JOBS", durable: "worker", ackWaitMs: 300, concurrency: 4 },
+      async (message) => {
+        deliveries.push({
+          subject: message.subject,
+          count: message.deliveryCount,
+          atMs: performance.now() - started,
+        });
+        if (message.deliveryCount === 1) await sleep(2_000); // never acked in time: redelivered
+      },
+    );
+    await bus.publish("jobs.a", encode("a"));
+    await sleep(200);
+    await bus.publish("jobs.b", encode("b"));
+    await waitFor(() => deliveries.length === 4, { message: "both messages redelivered" });
+    const at = (subject: string, count: number) =>
+      deliveries.find((d) => d.subject === subject && d.count === count)!.atMs;
+    // b's ack-wait runs from its own delivery, not from a's deadline when the shared timer fired.
+    expect(at("jobs.a", 2) - at("jobs.a", 1)).toBeGreaterThanOrEqual(295);
+    expect(at("jobs.b", 2) - at("jobs.b", 1)).toBeGreaterThanOrEqual(295);
+    expect(at("jobs.b", 2)).toBeGreaterThan(at("jobs.a", 2) + 100);
+    await subscription.stop();
+    await bus.close();
+  });
+
   it("refuses a second work-queue consumer over the same subjects", async () => {
     const bus = createMemoryBus();
     await bus.ensureStream({ name: "JOBS", subjects: ["jobs.>"], retention: "workqueue" });

@@ -14,25 +14,29 @@ export function backoffDelay(backoffMs: readonly number[], deliveryCount: number
  * Runs one handler with the contract both implementations share: the message is settled exactly
  * once — by the handler, or by us afterwards (ack when it resolved, nak with back-off when it
  * threw). Settling twice would confuse JetStream's ack state, so later calls are ignored.
+ *
+ * Promise callbacks rather than an async function: a consumer that batches (the usage ledger)
+ * keeps each handler pending for up to a second, and a suspended async function's frame (about
+ * 1 KB here) would be copied and promoted by the young-generation GC with every message.
  */
-export async function runHandler(
+export function runHandler(
   delivery: BusMessage,
   handler: MessageHandler,
   backoffMs: readonly number[],
   logger?: BusLogger,
 ): Promise<void> {
   const message = new SettleOnce(delivery, logger);
+  let handled: Promise<void>;
   try {
-    await withExtractedTraceContext(delivery.headers, () => handler(message));
-    message.ack();
+    handled = withExtractedTraceContext(delivery.headers, () => handler(message));
   } catch (error) {
-    const delayMs = backoffDelay(backoffMs, delivery.deliveryCount);
-    logger?.warn(
-      { err: error, subject: delivery.subject, deliveryCount: delivery.deliveryCount, retryInMs: delayMs },
-      "bus handler failed; message will be redelivered",
-    );
-    message.nak(delayMs);
+    message.handlerFailed(error, backoffMs);
+    return Promise.resolve();
   }
+  return Promise.resolve(handled).then(
+    () => message.ack(),
+    (error: unknown) => message.handlerFailed(error, backoffMs),
+  );
 }
 
 /**
@@ -65,6 +69,16 @@ class SettleOnce implements BusMessage {
 
   ack(): void {
     if (this.settle()) this.attempt(() => this.delivery.ack());
+  }
+
+  /** The handler threw or rejected: redelivered after the back-off for this delivery. */
+  handlerFailed(error: unknown, backoffMs: readonly number[]): void {
+    const delayMs = backoffDelay(backoffMs, this.deliveryCount);
+    this.logger?.warn(
+      { err: error, subject: this.subject, deliveryCount: this.deliveryCount, retryInMs: delayMs },
+      "bus handler failed; message will be redelivered",
+    );
+    this.nak(delayMs);
   }
 
   nak(delayMs?: number): void {
@@ -104,8 +118,15 @@ class SettleOnce implements BusMessage {
 /** Tracks in-flight handlers so consumption stays bounded and `stop()` can wait for them. */
 export class InFlight {
   readonly #limit: number;
-  readonly #running = new Set<Promise<void>>();
+  #running = 0;
+  /** Woken whenever a slot frees: waitForSlot() and drain() look again. */
   #waiters: (() => void)[] = [];
+  readonly #release = (): void => {
+    this.#running--;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  };
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be >= 1, got ${limit}`);
@@ -113,7 +134,7 @@ export class InFlight {
   }
 
   get free(): number {
-    return this.#limit - this.#running.size;
+    return this.#limit - this.#running;
   }
 
   /** Resolves when at least one slot is free. */
@@ -121,23 +142,18 @@ export class InFlight {
     while (this.free <= 0) await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
 
-  /** Starts `work` in a slot; the returned promise settles once the slot is free again. */
+  /**
+   * Starts `work` in a slot; the returned promise resolves once the slot is free again, also when
+   * the work failed (runHandler's never does: it settles the message instead).
+   */
   run(work: () => Promise<void>): Promise<void> {
+    this.#running++;
     // Start the work on a later microtask: a handler that settles synchronously (e.g. nak(0))
     // can wake the pump again, which must already see this slot as taken.
-    const promise = Promise.resolve()
-      .then(work)
-      .finally(() => {
-        this.#running.delete(promise);
-        const waiters = this.#waiters;
-        this.#waiters = [];
-        for (const wake of waiters) wake();
-      });
-    this.#running.add(promise);
-    return promise;
+    return Promise.resolve().then(work).then(this.#release, this.#release);
   }
 
   async drain(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    while (this.#running > 0) await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
 }

@@ -3,6 +3,9 @@ import { BUS_DEFAULTS, type ConsumerSpec } from "./types.js";
 
 interface PendingDelivery {
   deliveryCount: number;
+  /** When an in-flight delivery's ack-wait runs out (performance.now() clock). */
+  ackDeadline: number;
+  /** A nak's redelivery delay. */
   timer?: NodeJS.Timeout;
   /** Waiting in the redelivery queue (nak'ed, or its ack-wait ran out). */
   ready: boolean;
@@ -31,6 +34,14 @@ export class MemoryConsumer {
   readonly #ready = new Set<number>();
   readonly #wakers = new Set<() => void>();
   #cursor = 0; // highest sequence delivered for the first time
+  /**
+   * One timer for every in-flight delivery's ack-wait, due at the earliest deadline, rather than a
+   * timer per delivery: a consumer that batches (the usage ledger holds a second's worth of messages
+   * before it acks) would otherwise keep thousands of timers alive, each long enough to be copied
+   * by the young-generation GC and promoted.
+   */
+  #ackTimer: NodeJS.Timeout | undefined;
+  #ackTimerAt = Number.POSITIVE_INFINITY;
 
   constructor(
     spec: ConsumerSpec,
@@ -72,7 +83,7 @@ export class MemoryConsumer {
     const message = this.#stream.nextAfter(this.#cursor, this.spec.filterSubject);
     if (!message) return undefined;
     this.#cursor = message.seq;
-    const pending: PendingDelivery = { deliveryCount: 0, ready: false, inFlight: false };
+    const pending: PendingDelivery = { deliveryCount: 0, ackDeadline: 0, ready: false, inFlight: false };
     this.#pending.set(message.seq, pending);
     return this.#deliver(message, pending);
   }
@@ -94,11 +105,14 @@ export class MemoryConsumer {
 
   working(seq: number): void {
     const pending = this.#pending.get(seq);
-    if (pending?.inFlight) this.#startAckWait(seq, pending);
+    if (pending?.inFlight) this.#startAckWait(pending);
   }
 
   close(): void {
     for (const pending of this.#pending.values()) clearTimeout(pending.timer);
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#ackTimerAt = Number.POSITIVE_INFINITY;
     this.#wakers.clear();
   }
 
@@ -106,18 +120,40 @@ export class MemoryConsumer {
     pending.deliveryCount++;
     pending.ready = false;
     pending.inFlight = true;
-    this.#startAckWait(message.seq, pending);
+    this.#startAckWait(pending);
     return { message, deliveryCount: pending.deliveryCount };
   }
 
-  #startAckWait(seq: number, pending: PendingDelivery): void {
-    clearTimeout(pending.timer);
-    const ackWaitMs = this.spec.ackWaitMs ?? BUS_DEFAULTS.ackWaitMs;
-    pending.timer = setTimeout(() => {
+  #startAckWait(pending: PendingDelivery): void {
+    pending.ackDeadline = performance.now() + (this.spec.ackWaitMs ?? BUS_DEFAULTS.ackWaitMs);
+    if (pending.ackDeadline < this.#ackTimerAt) this.#armAckTimer(pending.ackDeadline);
+  }
+
+  #armAckTimer(at: number): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimerAt = at;
+    this.#ackTimer = setTimeout(() => this.#expireAckWaits(), Math.max(0, at - performance.now()));
+    this.#ackTimer.unref();
+  }
+
+  /** Redelivers every in-flight delivery whose ack-wait ran out; re-arms for the next deadline. */
+  #expireAckWaits(): void {
+    this.#ackTimer = undefined;
+    this.#ackTimerAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    const expired: [number, PendingDelivery][] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.#pending) {
+      const pending = entry[1];
+      if (!pending.inFlight) continue;
+      if (pending.ackDeadline <= now) expired.push(entry);
+      else next = Math.min(next, pending.ackDeadline);
+    }
+    if (next < this.#ackTimerAt) this.#armAckTimer(next);
+    for (const [seq, pending] of expired) {
       pending.inFlight = false;
       this.#scheduleRedelivery(seq, pending, 0);
-    }, ackWaitMs);
-    pending.timer.unref();
+    }
   }
 
   #scheduleRedelivery(seq: number, pending: PendingDelivery, delayMs: number): void {

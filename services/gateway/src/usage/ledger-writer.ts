@@ -37,7 +37,7 @@ const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
  * batch is committed; a redelivered event hits the primary key and changes nothing.
  */
 export class LedgerWriter {
-  private batch: { event: UsageEvent; done: (error?: unknown) => void }[] = [];
+  private batch: { event: UsageEvent; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private subscription: Subscription | undefined;
   private readonly batchSize: number;
@@ -82,7 +82,7 @@ export class LedgerWriter {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      this.batch.push({ event, done: (error) => (error ? reject(error) : resolve()) });
+      this.batch.push({ event, resolve, reject });
       if (this.batch.length >= this.batchSize) void this.flush();
       else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
     });
@@ -105,7 +105,11 @@ export class LedgerWriter {
         "usage ledger write failed; the events not written will be redelivered",
       );
     }
-    for (const entry of batch) entry.done(failed.get(entry.event.requestId));
+    for (const entry of batch) {
+      const error = failed.get(entry.event.requestId);
+      if (error) entry.reject(error);
+      else entry.resolve();
+    }
   }
 
   /**
