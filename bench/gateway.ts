@@ -29,7 +29,7 @@ import {
 import { LoadGenerator, type LoadSample, mergeSamples, summarize } from "./lib/load.js";
 import { portkeyVersion, startPortkey } from "./lib/portkey-server.js";
 import { benchDir, environment, readJson, updateResultsMarkdown, writeJson } from "./lib/report.js";
-import { forkServer, type ServerProcess } from "./lib/server-process.js";
+import { forkServer, productRuntime, type ServerProcess } from "./lib/server-process.js";
 import type { StrataStart } from "./lib/strata-server.js";
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -300,7 +300,7 @@ async function heapOf(server: ServerProcess): Promise<number> {
 async function embeddedPostgresFootprint(): Promise<number | undefined> {
   try {
     const entry = fileURLToPath(new URL("./lib/embedded-postgres-footprint.ts", import.meta.url));
-    const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", entry], { timeout: 60_000 });
+    const { stdout } = await execFileAsync(process.execPath, [...productRuntime, entry], { timeout: 60_000 });
     const answer = JSON.parse(stdout.trim().split("\n").at(-1)!) as { embeddedPostgresMb: number };
     return answer.embeddedPostgresMb;
   } catch (error) {
@@ -322,7 +322,7 @@ async function profileStrata(load: LoadGenerator, engine: EngineProcess, strata:
   const sample = summarize(await measure(load, engine, strata, connections, stream, durationS));
   await strata.server!.ask({ profile: "stop", file });
   log(
-    `profiled Strata at concurrency ${connections}${stream ? " (streams)" : ""}: ${sample.requestsPerSecond.toFixed(0)} req/s, p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms${kind === "none" ? "" : `; wrote ${file}`}`,
+    `profiled Strata at concurrency ${connections}${stream ? " (streams)" : ""}: ${sample.requestsPerSecond.toFixed(0)} req/s, p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${sample.serverCpuUsPerRequest.toFixed(0)} µs CPU/req (with the engine's)${kind === "none" ? "" : `; wrote ${file}`}`,
   );
 }
 

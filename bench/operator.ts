@@ -23,6 +23,7 @@ import { KubeClient, type KubeObject, type ModelDeployment, resourceTypes } from
 import { installModelDeploymentCrd } from "@strata/operator/testing";
 import { processCpuUs } from "./lib/proc-stats.js";
 import { benchDir, environment, updateResultsMarkdown, writeJson } from "./lib/report.js";
+import { productRuntime } from "./lib/server-process.js";
 
 const count = Number(process.env.BENCH_OPERATOR_COUNT ?? 200);
 /** Creates in flight at once, as a CI pipeline applying many manifests would send them. */
@@ -249,7 +250,7 @@ interface OperatorProcess {
 async function startOperatorProcess(kube: KubeApiServerHandle, namespace: string): Promise<OperatorProcess> {
   const port = await freePort();
   const entry = join(benchDir, "..", "operator", "src", "main.ts");
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", entry], {
+  const child: ChildProcess = spawn(process.execPath, [...productRuntime, entry], {
     env: {
       ...process.env,
       KUBECONFIG: kube.kubeconfigPath,

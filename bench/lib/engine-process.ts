@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { freePort, waitFor } from "@strata/kit/testing";
 import { processCpuUs } from "./proc-stats.js";
+import { productRuntime } from "./server-process.js";
 
 export interface EngineProcess {
   url: string;
@@ -18,8 +19,7 @@ export interface EngineProcess {
 export async function startEngineProcess(flags: Record<string, string | number>): Promise<EngineProcess> {
   const port = await freePort();
   const args = [
-    "--import",
-    "tsx",
+    ...productRuntime,
     "services/engine-sim/src/main.ts",
     "--host",
     "127.0.0.1",

@@ -18,6 +18,9 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** Node flags that run a product process's TypeScript entry the way `pnpm start` does. */
+export const productRuntime = ["--import", "@strata/ts-runtime/register"];
+
 /** What a forked server sends its parent once it listens. */
 export interface ServerReady {
   url: string;
@@ -25,7 +28,7 @@ export interface ServerReady {
 }
 
 /**
- * Forks a TypeScript server entry (run through tsx, as `pnpm start` runs the platform), sends it
+ * Forks a TypeScript server entry (run as `pnpm start` runs the platform), sends it
  * `start` and waits for `{ ready }`. Later messages carry an `id` and get `{ id, answer | error }`.
  */
 export async function forkServer(
@@ -35,7 +38,7 @@ export async function forkServer(
   nodeFlags: string[] = [],
 ): Promise<ServerProcess> {
   const child = fork(entry, [], {
-    execArgv: ["--import", "tsx", ...nodeFlags],
+    execArgv: [...productRuntime, ...nodeFlags],
     stdio: ["ignore", process.env.BENCH_SERVER_STDOUT ? "inherit" : "ignore", "inherit", "ipc"],
     serialization: "advanced",
   });

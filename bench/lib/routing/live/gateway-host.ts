@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { productRuntime } from "../../server-process.js";
 import type { GatewayReady, GatewayStart } from "./gateway-process.js";
 
 export interface GatewayHost extends GatewayReady {
@@ -14,7 +15,7 @@ export interface GatewayHost extends GatewayReady {
  */
 export async function startGatewayProcess(routerAddress: string): Promise<GatewayHost> {
   const child: ChildProcess = fork(fileURLToPath(new URL("./gateway-process.ts", import.meta.url)), [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: productRuntime,
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const exited = once(child, "exit");

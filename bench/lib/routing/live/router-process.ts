@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { freePort, waitFor } from "@strata/kit/testing";
 import { routerConfigSchema } from "@strata/router";
 import { benchDir } from "../../report.js";
+import { productRuntime } from "../../server-process.js";
 
 export interface RouterProcess {
   grpcAddress: string;
@@ -35,7 +36,7 @@ export async function startRouterProcess(
   await writeFile(file, JSON.stringify(full));
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", join(benchDir, "..", "services", "router", "src", "main.ts")],
+    [...productRuntime, join(benchDir, "..", "services", "router", "src", "main.ts")],
     {
       env: { ...process.env, ROUTER_CONFIG_FILE: file },
       stdio: ["ignore", "ignore", "inherit"],

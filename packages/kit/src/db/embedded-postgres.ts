@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DbLogger } from "./database.js";
 import type { EmbeddedWorkerData, EmbeddedWorkerMessage } from "./embedded-postgres-worker.js";
@@ -66,18 +66,9 @@ function startWorker(workerData: EmbeddedWorkerData): Worker {
   const compiled = !import.meta.url.endsWith(".ts");
   const source = new URL(`./embedded-postgres-worker.${compiled ? "js" : "ts"}`, import.meta.url);
   if (compiled) return new Worker(source, { workerData });
-  // Running from TypeScript sources (tsx, vitest): the worker registers tsx before loading its module.
-  const tsx = tsxEsmApi();
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(source.href)}); })`;
+  // Running from TypeScript sources: the worker registers the TypeScript runtime before loading its
+  // module, as `--import @strata/ts-runtime/register` does for the process.
+  const runtime = pathToFileURL(createRequire(import.meta.url).resolve("@strata/ts-runtime/register"));
+  const bootstrap = `import(${JSON.stringify(runtime.href)}).then(() => import(${JSON.stringify(source.href)}))`;
   return new Worker(bootstrap, { eval: true, workerData });
-}
-
-/** The ESM entry of tsx's register API (require.resolve would give the CommonJS one). */
-function tsxEsmApi(): string {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve("tsx/package.json");
-  const entry = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports[
-    "./esm/api"
-  ]!;
-  return join(dirname(manifest), entry.import.default);
 }
