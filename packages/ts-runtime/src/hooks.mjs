@@ -5,7 +5,7 @@
 // import.meta.url and the files beside a module stay where the code expects them.
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { transform } from "esbuild";
+import { stop, transform } from "esbuild";
 
 const target = `node${process.versions.node}`;
 // The settings of the repository's tsconfig.json that change what esbuild emits: imports kept as
@@ -23,17 +23,33 @@ export async function resolve(specifier, context, nextResolve) {
   }
 }
 
+// esbuild compiles in a child process that stays up and pings this thread now and then to check it
+// is still wanted: a serving process must not keep it. It is stopped once imports have been quiet
+// for a moment; a later import starts it again.
+const idleStopMs = 200;
+let idleStop;
+let compiling = 0;
+
 export async function load(url, context, nextLoad) {
   if (!url.startsWith("file:") || !(url.endsWith(".ts") || url.endsWith(".mts")))
     return nextLoad(url, context);
-  const file = fileURLToPath(url);
-  const { code } = await transform(await readFile(file, "utf8"), {
-    loader: "ts",
-    format: "esm",
-    target,
-    sourcemap: "inline",
-    sourcefile: file,
-    tsconfigRaw,
-  });
-  return { format: "module", source: code, shortCircuit: true };
+  clearTimeout(idleStop);
+  compiling++;
+  try {
+    const file = fileURLToPath(url);
+    const { code } = await transform(await readFile(file, "utf8"), {
+      loader: "ts",
+      format: "esm",
+      target,
+      sourcemap: "inline",
+      sourcefile: file,
+      tsconfigRaw,
+    });
+    return { format: "module", source: code, shortCircuit: true };
+  } finally {
+    if (--compiling === 0) {
+      idleStop = setTimeout(stop, idleStopMs);
+      idleStop.unref();
+    }
+  }
 }
