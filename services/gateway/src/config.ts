@@ -9,6 +9,7 @@ import { limitsConfigSchema, limitsEnv } from "./limits/limits-config.js";
 import { pricingConfigSchema, pricingEnv } from "./pricing/pricing-config.js";
 import { providersConfigSchema, providersEnv, resolveProviderKeys } from "./providers/providers-config.js";
 import { rateLimitConfigSchema, rateLimitEnv } from "./ratelimit/ratelimit-config.js";
+import { usageLedgerConfigSchema, usageLedgerEnv } from "./usage/usage-config.js";
 
 export const gatewayConfigSchema = z
   .object({
@@ -75,6 +76,8 @@ export const gatewayConfigSchema = z
     embeddings: embeddingsConfigSchema.prefault({}),
     /** Async jobs, the Files and Batch APIs, their workers, retries, rate limits and webhooks. */
     jobs: jobsConfigSchema,
+    /** How usage events are batched into gateway.usage_ledger. */
+    usageLedger: usageLedgerConfigSchema,
   })
   .strict();
 
@@ -108,6 +111,7 @@ export const gatewayEnv: EnvMapping = {
   ...cacheEnv,
   ...embeddingsEnv,
   ...jobsEnv,
+  ...usageLedgerEnv,
 };
 
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {

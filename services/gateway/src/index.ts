@@ -96,7 +96,7 @@ export async function run(config: GatewayConfig, deps: GatewayDeps): Promise<Run
   const models = withExtraModels(router, () => [...dispatch.chains.aliasNames(), embedder.model]);
   const metrics = createGatewayMetrics(registry);
   const usage = new UsageRecorder(deps.bus, logger, metrics.usagePublishFailures);
-  const ledger = new LedgerWriter({ bus: deps.bus, db: deps.db, logger });
+  const ledger = new LedgerWriter({ bus: deps.bus, db: deps.db, logger, ...config.usageLedger });
   await ledger.start();
   const { commandTimeoutMs } = config.rateLimits.redis;
   const redis = config.redisUrl

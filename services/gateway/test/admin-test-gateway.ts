@@ -63,6 +63,7 @@ export async function startTestGateway(options: {
   bus?: Bus;
   adminToken?: string | undefined;
   keyCacheTtlMs?: number;
+  usageLedger?: { batchSize?: number; flushIntervalMs?: number };
 }): Promise<TestGateway> {
   const bus = options.bus ?? createMemoryBus();
   const config = gatewayConfigSchema.parse({
@@ -74,6 +75,7 @@ export async function startTestGateway(options: {
     keyHashSecret: testKeyHashSecret,
     keyCacheTtlMs: options.keyCacheTtlMs ?? 30_000,
     logLevel: "silent",
+    usageLedger: options.usageLedger,
     admin:
       "adminToken" in options
         ? options.adminToken

@@ -29,8 +29,8 @@ export interface LedgerWriterOptions {
  * the gateway's slowest requests (`pnpm bench gateway`, see bench/RESULTS.md). Smaller batches (20 ms)
  * cost more: 80-90 µs a request.
  */
-const DEFAULT_BATCH_SIZE = 1_000;
-const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
+export const DEFAULT_LEDGER_BATCH_SIZE = 1_000;
+export const DEFAULT_LEDGER_FLUSH_INTERVAL_MS = 1_000;
 
 /**
  * Consumes usage events and writes them to gateway.usage_ledger. A message is acked only after its
@@ -44,8 +44,8 @@ export class LedgerWriter {
   private readonly flushIntervalMs: number;
 
   constructor(private readonly options: LedgerWriterOptions) {
-    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.batchSize = options.batchSize ?? DEFAULT_LEDGER_BATCH_SIZE;
+    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_LEDGER_FLUSH_INTERVAL_MS;
   }
 
   async start(): Promise<void> {
