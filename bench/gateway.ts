@@ -322,7 +322,7 @@ async function profileStrata(load: LoadGenerator, engine: EngineProcess, strata:
   const sample = summarize(await measure(load, engine, strata, connections, stream, durationS));
   await strata.server!.ask({ profile: "stop", file });
   log(
-    `profiled Strata at concurrency ${connections}${stream ? " (streams)" : ""}: ${sample.requestsPerSecond.toFixed(0)} req/s, p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, ${sample.serverCpuUsPerRequest.toFixed(0)} µs CPU/req (with the engine's)${kind === "none" ? "" : `; wrote ${file}`}`,
+    `profiled Strata at concurrency ${connections}${stream ? " (streams)" : ""}: ${sample.requestsPerSecond.toFixed(0)} req/s, p50 ${sample.p50Ms.toFixed(2)} ms, p99 ${sample.p99Ms.toFixed(2)} ms, p99.9 ${sample.p999Ms.toFixed(2)} ms, ${(100 * sample.slowShare).toFixed(2)}% over p50 + 1 ms, ${sample.serverCpuUsPerRequest.toFixed(0)} µs CPU/req (with the engine's)${kind === "none" ? "" : `; wrote ${file}`}`,
   );
 }
 

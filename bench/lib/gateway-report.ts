@@ -38,6 +38,8 @@ export function contenderJson(level: LevelMeasurement, name: ContenderName) {
     p50_ms: round(plain.p50Ms),
     p90_ms: round(plain.p90Ms),
     p99_ms: round(plain.p99Ms),
+    p999_ms: round(plain.p999Ms),
+    slow_share: round(plain.slowShare, 4),
     rps: round(plain.requestsPerSecond, 1),
     requests: plain.requests,
     ...(name !== "direct" && direct

@@ -70,6 +70,13 @@ export interface Summary {
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
+  p999Ms: number;
+  /**
+   * Share of answers more than 1 ms slower than the median. At concurrency 1 each stall (a GC pause,
+   * a batch write, a wait for a core) slows about one answer, so this counts stalls per answer: the
+   * p99 stays near the median plus 1 ms only while it is under 1%.
+   */
+  slowShare: number;
   /** Streams only (NaN otherwise): time to the first token. */
   firstTokenP50Ms: number;
   firstTokenP99Ms: number;
@@ -83,12 +90,15 @@ export interface Summary {
 export function summarize(sample: LoadSample): Summary {
   const sorted = Float64Array.from(sample.latenciesMs).sort();
   const firstTokens = Float64Array.from(sample.firstTokenMs).sort();
+  const p50Ms = percentile(sorted, 0.5);
   return {
     requests: sorted.length,
     requestsPerSecond: sorted.length / sample.durationS,
-    p50Ms: percentile(sorted, 0.5),
+    p50Ms,
     p90Ms: percentile(sorted, 0.9),
     p99Ms: percentile(sorted, 0.99),
+    p999Ms: percentile(sorted, 0.999),
+    slowShare: sorted.filter((ms) => ms > p50Ms + 1).length / sorted.length,
     firstTokenP50Ms: percentile(firstTokens, 0.5),
     firstTokenP99Ms: percentile(firstTokens, 0.99),
     non2xx: sample.non2xx,
