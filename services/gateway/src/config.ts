@@ -77,7 +77,7 @@ export const gatewayConfigSchema = z
     /** Async jobs, the Files and Batch APIs, their workers, retries, rate limits and webhooks. */
     jobs: jobsConfigSchema,
     /** How usage events are batched into gateway.usage_ledger. */
-    usageLedger: usageLedgerConfigSchema,
+    usageLedger: usageLedgerConfigSchema.prefault({}),
   })
   .strict();
 

@@ -13,8 +13,7 @@ export const usageLedgerConfigSchema = z
     /** Longest an event waits for its batch to fill before the batch is written anyway. */
     flushIntervalMs: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_LEDGER_FLUSH_INTERVAL_MS),
   })
-  .strict()
-  .default({ batchSize: DEFAULT_LEDGER_BATCH_SIZE, flushIntervalMs: DEFAULT_LEDGER_FLUSH_INTERVAL_MS });
+  .strict();
 
 export type UsageLedgerConfig = z.output<typeof usageLedgerConfigSchema>;
 

@@ -1,4 +1,4 @@
-import { Counter, createMemoryBus, migrate, Registry, silentLogger } from "@strata/kit";
+import { type Bus, Counter, createMemoryBus, migrate, Registry, silentLogger } from "@strata/kit";
 import { gatewayMigrations, gatewaySchema } from "../../src/db/migrations.js";
 import { LedgerWriter, type LedgerWriterOptions } from "../../src/usage/ledger-writer.js";
 import { UsageRecorder } from "../../src/usage/usage-recorder.js";
@@ -20,14 +20,19 @@ export async function startLedgerHarness(
   const bus = createMemoryBus();
   const ledger = new LedgerWriter({ bus, db: database.db, logger: silentLogger(), ...options });
   await ledger.start();
-  const failures = new Counter({ name: "failures", help: "failures", registers: [new Registry()] });
   return {
     database,
-    recorder: new UsageRecorder(bus, silentLogger(), failures),
+    recorder: testUsageRecorder(bus),
     async close() {
       await ledger.stop();
       await bus.close();
       await database.close();
     },
   };
+}
+
+/** A UsageRecorder publishing to `bus`, its publish failures counted in a registry of its own. */
+export function testUsageRecorder(bus: Bus): UsageRecorder {
+  const failures = new Counter({ name: "failures", help: "failures", registers: [new Registry()] });
+  return new UsageRecorder(bus, silentLogger(), failures);
 }

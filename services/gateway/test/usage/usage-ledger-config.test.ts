@@ -1,14 +1,14 @@
-import { ConfigError, Counter, createMemoryBus, Registry, silentLogger } from "@strata/kit";
+import { ConfigError, createMemoryBus } from "@strata/kit";
 import { eventually } from "@strata/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGatewayConfig } from "../../src/config.js";
-import { UsageRecorder } from "../../src/usage/usage-recorder.js";
 import {
   startTestDatabase,
   startTestGateway,
   type TestDatabase,
   type TestGateway,
 } from "../admin-test-gateway.js";
+import { testUsageRecorder } from "./ledger-harness.js";
 
 const base = { GATEWAY_KEY_HASH_SECRET: "0123456789abcdef0123" };
 
@@ -48,8 +48,7 @@ describe("a gateway's ledger writer", () => {
   let database: TestDatabase;
   let gateway: TestGateway;
   const bus = createMemoryBus();
-  const failures = new Counter({ name: "failures", help: "failures", registers: [new Registry()] });
-  const recorder = new UsageRecorder(bus, silentLogger(), failures);
+  const recorder = testUsageRecorder(bus);
 
   beforeAll(async () => {
     database = await startTestDatabase();
