@@ -39,9 +39,16 @@ export const jobDeadLetterStream = {
   name: "STRATA_JOBS_DEAD",
   subjects: ["strata.gateway.v1.jobs.dead.>"],
 } as const;
+/**
+ * Max-deliveries advisories of the work queue and of the usage stream: a usage event the ledger gave up
+ * on is dead-lettered (kind "usage") beside the jobs' work items, listed and replayed the same way.
+ */
 export const jobAdvisoryStream = {
   name: "STRATA_JOBS_ADVISORIES",
-  subjects: ["$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.STRATA_JOBS.*"],
+  subjects: [
+    "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.STRATA_JOBS.*",
+    `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${usageStream.name}.*`,
+  ],
 } as const;
 export const jobFinishedSubject = (tenantId: string) => `strata.gateway.v1.jobs.finished.${tenantId}`;
 export const jobEventsStream = {

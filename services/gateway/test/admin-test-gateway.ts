@@ -9,6 +9,7 @@ import {
 } from "@strata/kit";
 import { freePort } from "@strata/kit/testing";
 import { gatewayConfigSchema, type RunningGateway, run } from "../src/index.js";
+import type { UsageLedgerConfig } from "../src/usage/usage-config.js";
 
 export const adminToken = "test-admin-token-0123456789";
 
@@ -63,7 +64,7 @@ export async function startTestGateway(options: {
   bus?: Bus;
   adminToken?: string | undefined;
   keyCacheTtlMs?: number;
-  usageLedger?: { batchSize?: number; flushIntervalMs?: number };
+  usageLedger?: Partial<UsageLedgerConfig>;
 }): Promise<TestGateway> {
   const bus = options.bus ?? createMemoryBus();
   const config = gatewayConfigSchema.parse({

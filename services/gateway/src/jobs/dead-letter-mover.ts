@@ -1,6 +1,6 @@
 import type { Bus, BusMessage, Logger } from "@strata/kit";
 import { parseConsumerAdvisory } from "@strata/kit";
-import { jobDeadLetterSubject } from "@strata/proto";
+import { jobDeadLetterSubject, usageSubject } from "@strata/proto";
 
 /** Headers a dead letter carries about where it came from. */
 export const deadLetterHeaders = {
@@ -11,8 +11,14 @@ export const deadLetterHeaders = {
   deliveries: "Strata-Dead-Deliveries",
 } as const;
 
-/** The kind of work item a subject carries: its last token ("run", "batch", "webhook"). */
+const usageSubjects = usageSubject("");
+
+/**
+ * The kind of work item a subject carries: "usage" for a usage event (its last token is the tenant),
+ * else the work queue subject's last token ("run", "batch", "webhook").
+ */
 export function workKind(subject: string): string {
+  if (subject.startsWith(usageSubjects)) return "usage";
   return subject.slice(subject.lastIndexOf(".") + 1);
 }
 

@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { BusMessage, Logger } from "@strata/kit";
-import { gatewayJobsV1, jobWorkStream } from "@strata/proto";
+import { gatewayEventsV1, gatewayJobsV1, jobWorkStream } from "@strata/proto";
 import { deadLetterHeaders, workKind } from "./dead-letter-mover.js";
 import type { DeadLetterStore } from "./dead-letter-store.js";
 import { type JobError, newObjectId } from "./job-model.js";
@@ -12,6 +12,8 @@ import type { JobsMetrics } from "./jobs-metrics.js";
 export interface DeadTarget {
   jobId?: string | undefined;
   batchId?: string | undefined;
+  /** Known from the item itself (a usage event); a job's tenant comes from the job. */
+  tenantId?: string | undefined;
 }
 
 export function deadTarget(kind: string, data: Uint8Array): DeadTarget {
@@ -19,6 +21,7 @@ export function deadTarget(kind: string, data: Uint8Array): DeadTarget {
     if (kind === "run") return { jobId: fromBinary(gatewayJobsV1.JobRunSchema, data).jobId };
     if (kind === "webhook") return { jobId: fromBinary(gatewayJobsV1.WebhookDeliverySchema, data).jobId };
     if (kind === "batch") return { batchId: fromBinary(gatewayJobsV1.BatchStartSchema, data).batchId };
+    if (kind === "usage") return { tenantId: fromBinary(gatewayEventsV1.UsageEventSchema, data).tenantId };
   } catch {
     // an unreadable payload is still recorded, with no target
   }
@@ -53,7 +56,7 @@ export class DeadLetterRecorder {
       message: `The work item was given up on after ${deliveries} deliveries.`,
     };
     const job = target.jobId ? await this.deps.jobs.get(target.jobId) : undefined;
-    let tenantId = job?.tenantId;
+    let tenantId = job?.tenantId ?? target.tenantId;
     if (kind === "run" && job) {
       const failed = await this.deps.jobs.failUnfinished(job.id, error);
       if (failed) await this.deps.notifier.finished(failed);

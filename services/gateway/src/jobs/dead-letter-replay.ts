@@ -57,7 +57,8 @@ export class DeadLetterReplay {
       await this.deps.batches.reopenDeadStart(letter.batchId);
       return;
     }
-    if (letter.kind !== "run" || !letter.jobId) return; // webhooks are simply sent again
+    // webhooks are simply sent again, usage events written again (the ledger ignores one it holds)
+    if (letter.kind !== "run" || !letter.jobId) return;
     const job = await this.deps.jobs.get(letter.jobId);
     if (!job) throw new StrataError("failed_precondition", `The job '${letter.jobId}' no longer exists.`);
     if (job.batchId) await this.deps.batches.assertOpen(job.batchId);

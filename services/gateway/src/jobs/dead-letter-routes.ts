@@ -10,7 +10,7 @@ import { pageQuery } from "./list-json.js";
 const listSchema = z
   .object({
     ...pageQuery(20, 100),
-    kind: z.enum(["run", "batch", "webhook"]).optional(),
+    kind: z.enum(["run", "batch", "webhook", "usage"]).optional(),
     tenant_id: z.string().min(1).optional(),
     replayed: z.enum(["true", "false"]).optional(),
   })
@@ -18,7 +18,7 @@ const listSchema = z
 
 /**
  * `/admin/v1/dead-letters`: work items given up on after their last delivery (job runs, batch starts,
- * webhooks), newest first, and `POST /admin/v1/dead-letters/{id}/replay` to run one again.
+ * webhooks, usage events the ledger could not write), newest first, and `POST /admin/v1/dead-letters/{id}/replay` to run one again.
  */
 export function registerDeadLetterRoutes(
   router: AdminRouter,

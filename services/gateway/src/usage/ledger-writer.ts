@@ -20,6 +20,10 @@ export interface LedgerWriterOptions {
    * 1 ms in the embedded PGlite, plus about 30 µs a row), so a longer wait writes fewer, fuller batches.
    */
   flushIntervalMs?: number;
+  /** Deliveries of an event before it is dead-lettered (default 100: about 8 hours with the back-off). */
+  maxDeliveries?: number;
+  /** Wait before each redelivery of an event not written, by delivery (the last one repeats). */
+  backoffMs?: readonly number[];
 }
 
 /**
@@ -31,6 +35,14 @@ export interface LedgerWriterOptions {
  */
 export const DEFAULT_LEDGER_BATCH_SIZE = 1_000;
 export const DEFAULT_LEDGER_FLUSH_INTERVAL_MS = 1_000;
+
+/**
+ * Long enough to ride out a Postgres outage of hours without anyone's help (the stream keeps events
+ * for a week); an event still not written then (Postgres refuses its values) is dead-lettered, kind
+ * "usage", where an admin lists and replays it (`/admin/v1/dead-letters`).
+ */
+export const DEFAULT_LEDGER_MAX_DELIVERIES = 100;
+export const DEFAULT_LEDGER_BACKOFF_MS: readonly number[] = [1_000, 5_000, 15_000, 60_000, 300_000];
 
 /**
  * Consumes usage events and writes them to gateway.usage_ledger. A message is acked only after its
@@ -65,7 +77,8 @@ export class LedgerWriter {
         stream: usageStream.name,
         durable: "gateway-usage-ledger",
         concurrency: this.batchSize * 2,
-        maxDeliver: 20,
+        maxDeliver: this.options.maxDeliveries ?? DEFAULT_LEDGER_MAX_DELIVERIES,
+        backoffMs: [...(this.options.backoffMs ?? DEFAULT_LEDGER_BACKOFF_MS)],
         ackWaitMs: 30_000,
       },
       (message) => this.handle(message),

@@ -13,8 +13,13 @@ import { testUsageRecorder } from "./ledger-harness.js";
 const base = { GATEWAY_KEY_HASH_SECRET: "0123456789abcdef0123" };
 
 describe("usage ledger settings", () => {
-  it("default to batches of 1,000 events or one second", () => {
-    expect(loadGatewayConfig(base).usageLedger).toEqual({ batchSize: 1000, flushIntervalMs: 1000 });
+  it("default to batches of 1,000 events or one second, and 100 deliveries over about 8 hours", () => {
+    const { backoffMs, ...rest } = loadGatewayConfig(base).usageLedger;
+    expect(rest).toEqual({ batchSize: 1000, flushIntervalMs: 1000, maxDeliveries: 100 });
+    expect(backoffMs).toEqual([1_000, 5_000, 15_000, 60_000, 300_000]);
+    // Each delivery's wait, the last repeating: an outage this long dead-letters nothing.
+    const waits = Array.from({ length: 99 }, (_, index) => backoffMs[Math.min(index, backoffMs.length - 1)]!);
+    expect(waits.reduce((sum, wait) => sum + wait, 0) / 3_600_000).toBeGreaterThan(7.5);
   });
 
   it("are read from the environment", () => {
@@ -22,8 +27,15 @@ describe("usage ledger settings", () => {
       ...base,
       GATEWAY_USAGE_LEDGER_BATCH_SIZE: "200",
       GATEWAY_USAGE_LEDGER_FLUSH_INTERVAL_MS: "100",
+      GATEWAY_USAGE_LEDGER_MAX_DELIVERIES: "5",
+      GATEWAY_USAGE_LEDGER_BACKOFF_MS: "[100, 2000]",
     });
-    expect(config.usageLedger).toEqual({ batchSize: 200, flushIntervalMs: 100 });
+    expect(config.usageLedger).toEqual({
+      batchSize: 200,
+      flushIntervalMs: 100,
+      maxDeliveries: 5,
+      backoffMs: [100, 2000],
+    });
   });
 
   it("refuse a batch of none and a wait of none, naming the variable", () => {
@@ -31,6 +43,8 @@ describe("usage ledger settings", () => {
       ["GATEWAY_USAGE_LEDGER_BATCH_SIZE", "0"],
       ["GATEWAY_USAGE_LEDGER_FLUSH_INTERVAL_MS", "0"],
       ["GATEWAY_USAGE_LEDGER_BATCH_SIZE", "many"],
+      ["GATEWAY_USAGE_LEDGER_MAX_DELIVERIES", "0"],
+      ["GATEWAY_USAGE_LEDGER_BACKOFF_MS", "[]"],
     ] as const) {
       let error: unknown;
       try {
