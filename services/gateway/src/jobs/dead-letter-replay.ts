@@ -1,11 +1,11 @@
-import { type Bus, StrataError } from "@strata/kit";
+import { type Bus, StrataError, toStrataError } from "@strata/kit";
 import { jobDeadLetterStream } from "@strata/proto";
 import { deadLetterHeaders } from "./dead-letter-mover.js";
 import type { DeadLetter, DeadLetterStore } from "./dead-letter-store.js";
 import type { JobStore } from "./job-store.js";
 
 export interface DeadLetterReplayDeps {
-  letters: Pick<DeadLetterStore, "get" | "markReplayed" | "unmarkReplayed">;
+  letters: Pick<DeadLetterStore, "get" | "list" | "markReplayed" | "unmarkReplayed">;
   bus: Pick<Bus, "getMessage" | "publish" | "deleteMessage">;
   jobs: Pick<JobStore, "get" | "requeueFailed" | "markEnqueued">;
   batches: {
@@ -49,6 +49,40 @@ export class DeadLetterReplay {
     }
     await bus.deleteMessage(jobDeadLetterStream.name, letter.deadSeq);
     return (await letters.get(id))!;
+  }
+
+  /**
+   * Replays up to `limit` dead letters not yet replayed that match the filter (after an outage, say,
+   * every usage event of a tenant), newest first. One that cannot be replayed is reported and skipped.
+   */
+  async replayMatching(
+    filter: { kind?: string | undefined; tenantId?: string | undefined },
+    limit: number,
+  ): Promise<{ replayed: string[]; failed: { id: string; error: StrataError }[] }> {
+    const replayed: string[] = [];
+    const failed: { id: string; error: StrataError }[] = [];
+    let after: string | undefined;
+    for (let left = limit; left > 0; ) {
+      const page = await this.deps.letters.list({
+        ...filter,
+        replayed: false,
+        after,
+        limit: Math.min(left, 100),
+      });
+      for (const letter of page.items) {
+        try {
+          await this.replay(letter.id);
+          replayed.push(letter.id);
+        } catch (error) {
+          failed.push({ id: letter.id, error: toStrataError(error) });
+        }
+      }
+      left -= page.items.length;
+      if (!page.hasMore || page.items.length === 0) break;
+      // Past the failed ones, which stay unreplayed and would be listed again.
+      after = page.items.at(-1)!.id;
+    }
+    return { replayed, failed };
   }
 
   /** Makes the target runnable again, or refuses when replaying would change nothing. */

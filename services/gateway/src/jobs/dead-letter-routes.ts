@@ -7,22 +7,37 @@ import type { DeadLetterReplay } from "./dead-letter-replay.js";
 import type { DeadLetterStore } from "./dead-letter-store.js";
 import { pageQuery } from "./list-json.js";
 
+const kind = z.enum(["run", "batch", "webhook", "usage"]);
+
 const listSchema = z
   .object({
     ...pageQuery(20, 100),
-    kind: z.enum(["run", "batch", "webhook", "usage"]).optional(),
+    kind: kind.optional(),
     tenant_id: z.string().min(1).optional(),
     replayed: z.enum(["true", "false"]).optional(),
   })
   .strict();
 
+const replayMatchingSchema = z
+  .object({
+    kind: kind.optional(),
+    tenant_id: z.string().min(1).optional(),
+    limit: z.number().int().min(1).max(10_000).default(100),
+  })
+  .strict();
+
 /**
  * `/admin/v1/dead-letters`: work items given up on after their last delivery (job runs, batch starts,
- * webhooks, usage events the ledger could not write), newest first, and `POST /admin/v1/dead-letters/{id}/replay` to run one again.
+ * webhooks, usage events the ledger could not write), newest first; `POST /admin/v1/dead-letters/{id}/replay`
+ * runs one again, and `POST /admin/v1/dead-letters/replay` every one not yet replayed that matches
+ * `kind` and `tenant_id`, up to `limit`.
  */
 export function registerDeadLetterRoutes(
   router: AdminRouter,
-  deps: { letters: Pick<DeadLetterStore, "list" | "get">; replay: Pick<DeadLetterReplay, "replay"> },
+  deps: {
+    letters: Pick<DeadLetterStore, "list" | "get">;
+    replay: Pick<DeadLetterReplay, "replay" | "replayMatching">;
+  },
 ): void {
   router
     .add("GET", "/dead-letters", async (request) => {
@@ -40,6 +55,23 @@ export function registerDeadLetterRoutes(
       const letter = await deps.letters.get(request.params.id!);
       if (!letter) return notFound(request.params.id!);
       return { body: deadLetterJson(letter) };
+    })
+    .add("POST", "/dead-letters/replay", async (request) => {
+      const body = await request.body(replayMatchingSchema);
+      const { replayed, failed } = await deps.replay.replayMatching(
+        { kind: body.kind, tenantId: body.tenant_id },
+        body.limit,
+      );
+      return {
+        body: {
+          object: "dead_letter_replay",
+          replayed,
+          failed: failed.map(({ id, error }) => ({
+            id,
+            error: { code: error.code, message: error.message },
+          })),
+        },
+      };
     })
     .add("POST", "/dead-letters/:id/replay", async (request) => ({
       body: deadLetterJson(await deps.replay.replay(request.params.id!)),

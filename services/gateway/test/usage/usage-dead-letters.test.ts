@@ -68,18 +68,20 @@ describe.each(["memory", "nats"] as const)("usage events the ledger cannot write
     await database.db.query(
       `ALTER TABLE gateway.usage_ledger ADD CONSTRAINT ${constraint} CHECK (model <> 'refused-${kind}')`,
     );
-    recorder.record(event(`${kind}-refused`, `refused-${kind}`));
+    recorder.record(event(`${kind}-refused-1`, `refused-${kind}`));
+    recorder.record(event(`${kind}-refused-2`, `refused-${kind}`));
     recorder.record(event(`${kind}-fine`, "strata-sim"));
 
-    let letter: DeadLetterJson | undefined;
+    let letters: DeadLetterJson[] = [];
     await eventually(
       async () => {
         const response = await gateway.admin("GET", `/dead-letters?kind=usage&tenant_id=${tenantId}`);
-        [letter] = ((await response.json()) as { data: DeadLetterJson[] }).data;
-        expect(letter).toBeDefined();
+        letters = ((await response.json()) as { data: DeadLetterJson[] }).data;
+        expect(letters).toHaveLength(2);
       },
       { timeoutMs: 20_000 },
     );
+    const [letter, other] = letters;
     expect(letter).toMatchObject({
       kind: "usage",
       subject: `strata.usage.v1.${tenantId}`,
@@ -91,16 +93,24 @@ describe.each(["memory", "nats"] as const)("usage events the ledger cannot write
     // The refused event held back nothing else.
     expect(await ledgerRows(tenantId)).toEqual([{ request_id: `${kind}-fine`, model: "strata-sim" }]);
 
-    // The operator lifts the rule, then replays: the event is written, once.
+    // The operator lifts the rule, then replays one, and then every other one of the tenant's.
     await database.db.query(`ALTER TABLE gateway.usage_ledger DROP CONSTRAINT ${constraint}`);
     const replay = await gateway.admin("POST", `/dead-letters/${letter!.id}/replay`);
     expect(replay.status).toBe(200);
+    expect((await gateway.admin("POST", `/dead-letters/${letter!.id}/replay`)).status).toBe(409);
+    const all = await gateway.admin("POST", "/dead-letters/replay", { kind: "usage", tenant_id: tenantId });
+    expect(await all.json()).toEqual({ object: "dead_letter_replay", replayed: [other!.id], failed: [] });
+    // Each event is written once.
     await eventually(async () =>
       expect(await ledgerRows(tenantId)).toEqual([
         { request_id: `${kind}-fine`, model: "strata-sim" },
-        { request_id: `${kind}-refused`, model: `refused-${kind}` },
+        { request_id: `${kind}-refused-1`, model: `refused-${kind}` },
+        { request_id: `${kind}-refused-2`, model: `refused-${kind}` },
       ]),
     );
-    expect((await gateway.admin("POST", `/dead-letters/${letter!.id}/replay`)).status).toBe(409);
+    const again = await gateway.admin("POST", "/dead-letters/replay", { kind: "usage", tenant_id: tenantId });
+    expect(await again.json()).toMatchObject({ replayed: [], failed: [] });
+    const bad = await gateway.admin("POST", "/dead-letters/replay", { kind: "usage", limit: 0 });
+    expect(bad.status).toBe(400);
   }, 60_000);
 });
