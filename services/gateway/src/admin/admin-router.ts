@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { matchRoute, splitPath } from "../http/path-routes.js";
 import { parseJsonBody, readBody } from "../http/read-body.js";
 import { sendJson } from "../http/send.js";
+import type { DocumentedRoute, RouteDoc } from "../openapi/route-doc.js";
 import type { AdminCredential } from "./admin-credential.js";
 import { validateInput } from "./admin-validation.js";
 
@@ -38,6 +39,7 @@ interface Route {
   method: AdminMethod;
   pattern: string;
   segments: string[];
+  doc: RouteDoc;
   handler: AdminHandler;
 }
 
@@ -47,9 +49,9 @@ export interface AdminRouterOptions {
 }
 
 /**
- * The admin HTTP API: each concern registers its routes (`router.add("GET", "/usage", handler)`) in its
- * own file; every route sits behind the admin credential, checked before any route is matched so an
- * unauthenticated caller learns nothing about which routes exist.
+ * The admin HTTP API: each concern registers its routes (`router.add("GET", "/usage", doc, handler)`)
+ * in its own file; every route sits behind the admin credential, checked before any route is matched
+ * so an unauthenticated caller learns nothing about which routes exist.
  */
 export class AdminRouter {
   private readonly routes: Route[] = [];
@@ -61,13 +63,23 @@ export class AdminRouter {
     return this.options.credential;
   }
 
-  add(method: AdminMethod, pattern: string, handler: AdminHandler): this {
+  add(method: AdminMethod, pattern: string, doc: RouteDoc, handler: AdminHandler): this {
     if (!pattern.startsWith("/")) throw new Error(`admin route pattern must start with "/": ${pattern}`);
     const segments = splitPath(pattern);
     const clash = this.routes.find((route) => route.method === method && route.pattern === pattern);
     if (clash) throw new Error(`admin route ${method} ${pattern} is registered twice`);
-    this.routes.push({ method, pattern, segments, handler });
+    this.routes.push({ method, pattern, segments, doc, handler });
     return this;
+  }
+
+  /** Every route, for the OpenAPI document. */
+  documented(): DocumentedRoute[] {
+    return this.routes.map(({ method, pattern, doc }) => ({
+      method,
+      path: adminPrefix + pattern,
+      auth: "admin",
+      doc,
+    }));
   }
 
   /** True for paths this router answers; the HTTP API sends those here. */

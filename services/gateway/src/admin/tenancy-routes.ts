@@ -29,50 +29,70 @@ export function registerTenancyRoutes(router: AdminRouter, deps: TenancyRoutesDe
   const idempotency = (request: AdminRequest) => idempotencyKey(request.headers["idempotency-key"]);
 
   router
-    .add("POST", "/tenants", async (request) =>
-      created(
-        await tenants.createTenant(await request.body(createTenantSchema), idempotency(request)),
-        tenantJson,
-      ),
+    .add(
+      "POST",
+      "/tenants",
+      { summary: "Create a tenant", body: createTenantSchema, status: 201 },
+      async (request) =>
+        created(
+          await tenants.createTenant(await request.body(createTenantSchema), idempotency(request)),
+          tenantJson,
+        ),
     )
-    .add("GET", "/tenants", async (request) =>
+    .add("GET", "/tenants", { summary: "List tenants", query: listSchema }, async (request) =>
       ok(listJson(await tenants.listTenants(request.queryAs(listSchema)), tenantJson)),
     )
-    .add("GET", "/tenants/:id", async (request) =>
+    .add("GET", "/tenants/:id", { summary: "Get a tenant" }, async (request) =>
       ok(tenantJson(await tenants.getTenant(request.params.id!))),
     )
-    .add("POST", "/projects", async (request) =>
-      created(
-        await tenants.createProject(await request.body(createProjectSchema), idempotency(request)),
-        projectJson,
-      ),
+    .add(
+      "POST",
+      "/projects",
+      { summary: "Create a project", body: createProjectSchema, status: 201 },
+      async (request) =>
+        created(
+          await tenants.createProject(await request.body(createProjectSchema), idempotency(request)),
+          projectJson,
+        ),
     )
-    .add("GET", "/projects", async (request) =>
+    .add("GET", "/projects", { summary: "List projects", query: listProjectsSchema }, async (request) =>
       ok(listJson(await tenants.listProjects(request.queryAs(listProjectsSchema)), projectJson)),
     )
-    .add("GET", "/projects/:id", async (request) =>
+    .add("GET", "/projects/:id", { summary: "Get a project" }, async (request) =>
       ok(projectJson(await tenants.getProject(request.params.id!))),
     )
-    .add("POST", "/keys", async (request) => {
-      const issued = await keys.createKey(await request.body(createKeySchema), idempotency(request));
-      return { status: 201, body: { ...keyView(issued.key), secret: issued.secret } };
-    })
-    .add("GET", "/keys", async (request) =>
+    .add(
+      "POST",
+      "/keys",
+      { summary: "Create an API key (the secret is shown once)", body: createKeySchema, status: 201 },
+      async (request) => {
+        const issued = await keys.createKey(await request.body(createKeySchema), idempotency(request));
+        return { status: 201, body: { ...keyView(issued.key), secret: issued.secret } };
+      },
+    )
+    .add("GET", "/keys", { summary: "List API keys", query: listKeysSchema }, async (request) =>
       ok(listJson(await keys.listKeys(request.queryAs(listKeysSchema)), keyView)),
     )
-    .add("GET", "/keys/:id", async (request) => ok(keyView(await keys.getKey(request.params.id!))))
-    .add("PATCH", "/keys/:id", async (request) =>
+    .add("GET", "/keys/:id", { summary: "Get an API key" }, async (request) =>
+      ok(keyView(await keys.getKey(request.params.id!))),
+    )
+    .add("PATCH", "/keys/:id", { summary: "Update an API key", body: updateKeySchema }, async (request) =>
       ok(keyView(await keys.updateKey(request.params.id!, await request.body(updateKeySchema)))),
     )
-    .add("POST", "/keys/:id/rotate", async (request) => {
-      const input = await bodyOrEmpty(request, rotateKeySchema);
-      const issued = await keys.rotateKey(request.params.id!, input, idempotency(request));
-      return {
-        status: 201,
-        body: { ...keyView(issued.key), secret: issued.secret, previous: keyView(issued.previous) },
-      };
-    })
-    .add("POST", "/keys/:id/revoke", async (request) =>
+    .add(
+      "POST",
+      "/keys/:id/rotate",
+      { summary: "Rotate an API key (the new secret is shown once)", body: rotateKeySchema, status: 201 },
+      async (request) => {
+        const input = await bodyOrEmpty(request, rotateKeySchema);
+        const issued = await keys.rotateKey(request.params.id!, input, idempotency(request));
+        return {
+          status: 201,
+          body: { ...keyView(issued.key), secret: issued.secret, previous: keyView(issued.previous) },
+        };
+      },
+    )
+    .add("POST", "/keys/:id/revoke", { summary: "Revoke an API key" }, async (request) =>
       ok(keyView(await keys.revokeKey(request.params.id!))),
     );
 }

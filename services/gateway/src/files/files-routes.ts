@@ -32,6 +32,14 @@ const listSchema = z
   })
   .strict();
 
+/** The upload form as the OpenAPI document shows it (readUpload and the handler check it). */
+const uploadForm = z.object({
+  file: z.file(),
+  purpose: z.literal("batch"),
+  "expires_after[anchor]": z.literal("created_at").optional(),
+  "expires_after[seconds]": z.number().int().min(3_600).max(2_592_000).optional(),
+});
+
 export interface FilesRoutesDeps {
   files: FileStore;
   maxBytes: number;
@@ -45,58 +53,70 @@ export interface FilesRoutesDeps {
 export function registerFileRoutes(api: AsyncHttpApi, deps: FilesRoutesDeps): void {
   const { files } = deps;
   api
-    .add("POST", "/v1/files", async (request) => {
-      const upload = await readUpload(request.request, deps.maxBytes);
-      const purpose = upload.fields.purpose;
-      if (!purpose)
-        throw new StrataError("invalid_request", "Missing required parameter: 'purpose'.", {
-          param: "purpose",
-        });
-      if (purpose !== "batch") {
-        const why = knownPurposes.has(purpose) ? "is not supported by this gateway" : "is not a file purpose";
-        throw new StrataError(
-          "invalid_request",
-          `Invalid value for 'purpose': '${purpose}' ${why}; use 'batch'.`,
-          {
+    .add(
+      "POST",
+      "/v1/files",
+      { summary: "Upload a batch input file (JSONL)", form: uploadForm },
+      async (request) => {
+        const upload = await readUpload(request.request, deps.maxBytes);
+        const purpose = upload.fields.purpose;
+        if (!purpose)
+          throw new StrataError("invalid_request", "Missing required parameter: 'purpose'.", {
             param: "purpose",
-          },
-        );
-      }
-      if (!upload.file)
-        throw new StrataError("invalid_request", "Missing required parameter: 'file'.", { param: "file" });
-      const expiresAfter = expiresAfterFromForm(upload.fields);
-      const lines = parseBatchJsonl(upload.file.content, deps.maxRequests);
-      const stored = await files.insert({
-        id: newObjectId("file-"),
-        tenantId: request.auth.tenantId,
-        purpose: "batch",
-        filename: upload.file.filename.slice(0, 255),
-        content: upload.file.content,
-        lineCount: lines.length,
-        expiresAfterMs: expiresAfter ? expiresAfter.seconds * 1000 : deps.inputFilesMs || undefined,
-      });
-      deps.metrics.files.inc();
-      return { body: fileJson(stored) };
-    })
-    .add("GET", "/v1/files", async (request) => {
+          });
+        if (purpose !== "batch") {
+          const why = knownPurposes.has(purpose)
+            ? "is not supported by this gateway"
+            : "is not a file purpose";
+          throw new StrataError(
+            "invalid_request",
+            `Invalid value for 'purpose': '${purpose}' ${why}; use 'batch'.`,
+            {
+              param: "purpose",
+            },
+          );
+        }
+        if (!upload.file)
+          throw new StrataError("invalid_request", "Missing required parameter: 'file'.", { param: "file" });
+        const expiresAfter = expiresAfterFromForm(upload.fields);
+        const lines = parseBatchJsonl(upload.file.content, deps.maxRequests);
+        const stored = await files.insert({
+          id: newObjectId("file-"),
+          tenantId: request.auth.tenantId,
+          purpose: "batch",
+          filename: upload.file.filename.slice(0, 255),
+          content: upload.file.content,
+          lineCount: lines.length,
+          expiresAfterMs: expiresAfter ? expiresAfter.seconds * 1000 : deps.inputFilesMs || undefined,
+        });
+        deps.metrics.files.inc();
+        return { body: fileJson(stored) };
+      },
+    )
+    .add("GET", "/v1/files", { summary: "List files", query: listSchema }, async (request) => {
       const query = request.queryAs(listSchema);
       return { body: listJson(await files.list(request.auth.tenantId, query), fileJson) };
     })
-    .add("GET", "/v1/files/:id", async (request) => ({
+    .add("GET", "/v1/files/:id", { summary: "Get a file" }, async (request) => ({
       body: fileJson(await files.get(request.auth.tenantId, request.params.id!)),
     }))
-    .add("DELETE", "/v1/files/:id", async (request) => {
+    .add("DELETE", "/v1/files/:id", { summary: "Delete a file" }, async (request) => {
       await files.delete(request.auth.tenantId, request.params.id!);
       return { body: { id: request.params.id!, object: "file", deleted: true } };
     })
-    .add("GET", "/v1/files/:id/content", async (request) => {
-      const { file, content } = await files.content(request.auth.tenantId, request.params.id!);
-      request.response.writeHead(200, {
-        "content-type": "application/octet-stream",
-        "content-length": content.length,
-        "content-disposition": `attachment; filename="${file.filename.replaceAll('"', "")}"`,
-      });
-      request.response.end(content);
-      return undefined;
-    });
+    .add(
+      "GET",
+      "/v1/files/:id/content",
+      { summary: "Download a file's content", produces: "application/octet-stream" },
+      async (request) => {
+        const { file, content } = await files.content(request.auth.tenantId, request.params.id!);
+        request.response.writeHead(200, {
+          "content-type": "application/octet-stream",
+          "content-length": content.length,
+          "content-disposition": `attachment; filename="${file.filename.replaceAll('"', "")}"`,
+        });
+        request.response.end(content);
+        return undefined;
+      },
+    );
 }

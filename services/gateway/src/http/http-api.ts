@@ -7,9 +7,17 @@ import type { ApiKeyStore } from "../auth/api-key-store.js";
 import { visibleModels } from "../auth/authorize-model.js";
 import { parseCacheDirectives } from "../cache/cache-directives.js";
 import { handleEmbeddings } from "../embeddings/embeddings-http.js";
+import { embeddingsRequestSchema } from "../embeddings/embeddings-request.js";
 import type { EmbeddingsService } from "../embeddings/embeddings-service.js";
 import type { AsyncHttpApi } from "../jobs/async-http-api.js";
-import { type Operation, validateRequest } from "../openai/request-schemas.js";
+import {
+  chatCompletionRequestSchema,
+  completionRequestSchema,
+  type Operation,
+  validateRequest,
+} from "../openai/request-schemas.js";
+import { openApiDocument } from "../openapi/openapi-document.js";
+import type { DocumentedRoute, RouteDoc } from "../openapi/route-doc.js";
 import type { CompletionPipeline } from "../pipeline/completion-pipeline.js";
 import { requestTimeoutMs } from "../pipeline/request-deadline.js";
 import { newRequestId } from "../pipeline/request-id.js";
@@ -24,11 +32,11 @@ export interface HttpApiDeps {
   maxBodyBytes: number;
   logger: Logger;
   /** The admin API (`/admin/...`), behind its own credential. */
-  admin?: Pick<AdminRouter, "owns" | "handle">;
+  admin?: Pick<AdminRouter, "owns" | "handle" | "documented">;
   /** POST /v1/embeddings; absent: 404 like any unknown route. */
   embeddings?: Pick<EmbeddingsService, "create">;
   /** `/v1/jobs`, `/v1/files` and `/v1/batches`; absent: 404 like any unknown route. */
-  asyncApi?: Pick<AsyncHttpApi, "owns" | "handle">;
+  asyncApi?: Pick<AsyncHttpApi, "owns" | "handle" | "documented">;
 }
 
 const completionPaths: Record<string, Operation> = {
@@ -36,14 +44,51 @@ const completionPaths: Record<string, Operation> = {
   "/v1/completions": "completions",
 };
 
+const openApiPath = "/v1/openapi.json";
+
+/** The routes this file answers itself, for the OpenAPI document (the routers list their own). */
+function ownRoutes(deps: HttpApiDeps): DocumentedRoute[] {
+  const withKey = (method: string, path: string, doc: RouteDoc): DocumentedRoute => ({
+    method,
+    path,
+    auth: "api-key",
+    doc,
+  });
+  return [
+    withKey("POST", "/v1/chat/completions", {
+      summary: "Create a chat completion (server-sent events with `stream: true`)",
+      body: chatCompletionRequestSchema,
+    }),
+    withKey("POST", "/v1/completions", {
+      summary: "Create a text completion (server-sent events with `stream: true`)",
+      body: completionRequestSchema,
+    }),
+    ...(deps.embeddings
+      ? [withKey("POST", "/v1/embeddings", { summary: "Create embeddings", body: embeddingsRequestSchema })]
+      : []),
+    withKey("GET", "/v1/models", { summary: "List the models the key may use" }),
+    withKey("GET", "/v1/models/:model", { summary: "Get a model" }),
+    { method: "GET", path: openApiPath, auth: "none", doc: { summary: "This document (OpenAPI 3.1)" } },
+  ];
+}
+
 /** The OpenAI-compatible HTTP API: one handler, a small table of routes. */
 export function createHttpApi(
   deps: HttpApiDeps,
 ): (request: IncomingMessage, response: ServerResponse) => void {
+  let openApi: string | undefined;
+  // Built on first request: every route is registered by then.
+  const document = () =>
+    (openApi ??= JSON.stringify(
+      openApiDocument(
+        [...ownRoutes(deps), ...(deps.admin?.documented() ?? []), ...(deps.asyncApi?.documented() ?? [])],
+        "v1",
+      ),
+    ));
   return (request, response) => {
     const requestId = newRequestId();
     response.setHeader("x-request-id", requestId);
-    dispatch(deps, request, response, requestId).catch((error: unknown) => {
+    dispatch(deps, request, response, requestId, document).catch((error: unknown) => {
       const strataError = toStrataError(error);
       if (strataError.code === "internal_error")
         deps.logger.error({ err: error, requestId }, "request failed");
@@ -57,12 +102,18 @@ async function dispatch(
   request: IncomingMessage,
   response: ServerResponse,
   requestId: string,
+  openApi: () => string,
 ): Promise<void> {
   const path = (request.url ?? "/").split("?")[0]!;
   const operation = completionPaths[path];
   if (operation) {
     requireMethod(request, "POST");
     return handleCompletion(deps, request, response, requestId, operation);
+  }
+  if (path === openApiPath) {
+    requireMethod(request, "GET");
+    response.writeHead(200, { "content-type": "application/json" }).end(openApi());
+    return;
   }
   if (deps.admin?.owns(path)) return deps.admin.handle(request, response, requestId);
   if (deps.asyncApi?.owns(path)) return deps.asyncApi.handle(request, response, requestId);

@@ -5,6 +5,7 @@ import type { AuthContext } from "../auth/auth-context.js";
 import { matchRoute, splitPath } from "../http/path-routes.js";
 import { parseJsonBody, readBody } from "../http/read-body.js";
 import { sendJson } from "../http/send.js";
+import type { DocumentedRoute, RouteDoc } from "../openapi/route-doc.js";
 
 export interface ApiRequest {
   request: IncomingMessage;
@@ -28,7 +29,9 @@ type Method = "GET" | "POST" | "DELETE";
 
 interface Route {
   method: Method;
+  pattern: string;
   segments: string[];
+  doc: RouteDoc;
   handler: ApiHandler;
 }
 
@@ -48,9 +51,14 @@ export class AsyncHttpApi {
 
   constructor(private readonly deps: AsyncHttpApiDeps) {}
 
-  add(method: Method, pattern: string, handler: ApiHandler): this {
-    this.routes.push({ method, segments: splitPath(pattern), handler });
+  add(method: Method, pattern: string, doc: RouteDoc, handler: ApiHandler): this {
+    this.routes.push({ method, pattern, segments: splitPath(pattern), doc, handler });
     return this;
+  }
+
+  /** Every route, for the OpenAPI document. */
+  documented(): DocumentedRoute[] {
+    return this.routes.map(({ method, pattern, doc }) => ({ method, path: pattern, auth: "api-key", doc }));
   }
 
   owns(path: string): boolean {

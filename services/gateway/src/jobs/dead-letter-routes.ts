@@ -40,7 +40,7 @@ export function registerDeadLetterRoutes(
   },
 ): void {
   router
-    .add("GET", "/dead-letters", async (request) => {
+    .add("GET", "/dead-letters", { summary: "List dead letters", query: listSchema }, async (request) => {
       const query = request.queryAs(listSchema);
       const page = await deps.letters.list({
         limit: query.limit,
@@ -51,29 +51,34 @@ export function registerDeadLetterRoutes(
       });
       return { body: listJson(page, deadLetterJson) };
     })
-    .add("GET", "/dead-letters/:id", async (request) => {
+    .add("GET", "/dead-letters/:id", { summary: "Get a dead letter" }, async (request) => {
       const letter = await deps.letters.get(request.params.id!);
       if (!letter) return notFound(request.params.id!);
       return { body: deadLetterJson(letter) };
     })
-    .add("POST", "/dead-letters/replay", async (request) => {
-      const body = await request.body(replayMatchingSchema);
-      const { replayed, failed } = await deps.replay.replayMatching(
-        { kind: body.kind, tenantId: body.tenant_id },
-        body.limit,
-      );
-      return {
-        body: {
-          object: "dead_letter_replay",
-          replayed,
-          failed: failed.map(({ id, error }) => ({
-            id,
-            error: { code: error.code, message: error.message },
-          })),
-        },
-      };
-    })
-    .add("POST", "/dead-letters/:id/replay", async (request) => ({
+    .add(
+      "POST",
+      "/dead-letters/replay",
+      { summary: "Replay every matching dead letter", body: replayMatchingSchema },
+      async (request) => {
+        const body = await request.body(replayMatchingSchema);
+        const { replayed, failed } = await deps.replay.replayMatching(
+          { kind: body.kind, tenantId: body.tenant_id },
+          body.limit,
+        );
+        return {
+          body: {
+            object: "dead_letter_replay",
+            replayed,
+            failed: failed.map(({ id, error }) => ({
+              id,
+              error: { code: error.code, message: error.message },
+            })),
+          },
+        };
+      },
+    )
+    .add("POST", "/dead-letters/:id/replay", { summary: "Replay a dead letter" }, async (request) => ({
       body: deadLetterJson(await deps.replay.replay(request.params.id!)),
     }));
 }

@@ -26,6 +26,12 @@ const jobFieldsSchema = z.object({
   metadata: metadataSchema.nullable().optional(),
 });
 
+/** POST /v1/jobs's body as the OpenAPI document shows it: the job's fields beside the completion's. */
+export const jobSubmissionSchema = jobFieldsSchema
+  .extend({ endpoint: z.enum(Object.keys(jobEndpoints) as [string, ...string[]]) })
+  .loose()
+  .describe("The completion request's own fields (model, messages or prompt, ...) with the job's.");
+
 /**
  * POST /v1/jobs takes the completion body itself plus the job's fields: `endpoint` (which API the body
  * is for), and optionally `webhook_url` and `metadata` (these belong to the job, not to the body).

@@ -31,11 +31,21 @@ export function registerWebhookSecretRoutes(
   deps: { secrets: Pick<WebhookSecretAdmin, "get" | "rotate"> },
 ): void {
   router
-    .add("GET", "/tenants/:id/webhook-secret", async (request) => ({
-      body: secretJson(await deps.secrets.get(request.params.id!)),
-    }))
-    .add("POST", "/tenants/:id/webhook-secret/rotate", async (request) => {
-      const input = await bodyOrEmpty(request, rotateWebhookSecretSchema);
-      return { body: secretJson(await deps.secrets.rotate(request.params.id!, input)) };
-    });
+    .add(
+      "GET",
+      "/tenants/:id/webhook-secret",
+      { summary: "A tenant's webhook signing secrets" },
+      async (request) => ({
+        body: secretJson(await deps.secrets.get(request.params.id!)),
+      }),
+    )
+    .add(
+      "POST",
+      "/tenants/:id/webhook-secret/rotate",
+      { summary: "Rotate a tenant's webhook signing secret", body: rotateWebhookSecretSchema },
+      async (request) => {
+        const input = await bodyOrEmpty(request, rotateWebhookSecretSchema);
+        return { body: secretJson(await deps.secrets.rotate(request.params.id!, input)) };
+      },
+    );
 }

@@ -41,24 +41,34 @@ export function registerLimitRoutes(router: Pick<AdminRouter, "add">, deps: Limi
     ["tenant", "tenants"],
     ["key", "keys"],
   ] as const) {
-    router.add("GET", `/${collection}/:id/limits`, async (request) => {
-      const id = request.params.id!;
-      await mustExist(deps.db, scope, id);
-      const { overrides, updatedAt } = await deps.store.read(scope, id);
-      return limitsReply(scope, id, overrides, deps.store.effective(scope, id), updatedAt);
-    });
-    router.add("PUT", `/${collection}/:id/limits`, async (request) => {
-      const id = request.params.id!;
-      const body = await request.body(limitsBodySchema);
-      await mustExist(deps.db, scope, id);
-      const settings: LimitSettings = {};
-      for (const field of limitFields) {
-        const value = body[limitFieldNames[field] as keyof typeof body];
-        if (value !== null && value !== undefined) settings[field] = value;
-      }
-      const { updatedAt } = await deps.store.write(scope, id, settings);
-      return limitsReply(scope, id, settings, deps.store.effective(scope, id), updatedAt);
-    });
+    router.add(
+      "GET",
+      `/${collection}/:id/limits`,
+      { summary: `A ${scope}'s rate limits and budgets` },
+      async (request) => {
+        const id = request.params.id!;
+        await mustExist(deps.db, scope, id);
+        const { overrides, updatedAt } = await deps.store.read(scope, id);
+        return limitsReply(scope, id, overrides, deps.store.effective(scope, id), updatedAt);
+      },
+    );
+    router.add(
+      "PUT",
+      `/${collection}/:id/limits`,
+      { summary: `Set a ${scope}'s rate limits and budgets`, body: limitsBodySchema },
+      async (request) => {
+        const id = request.params.id!;
+        const body = await request.body(limitsBodySchema);
+        await mustExist(deps.db, scope, id);
+        const settings: LimitSettings = {};
+        for (const field of limitFields) {
+          const value = body[limitFieldNames[field] as keyof typeof body];
+          if (value !== null && value !== undefined) settings[field] = value;
+        }
+        const { updatedAt } = await deps.store.write(scope, id, settings);
+        return limitsReply(scope, id, settings, deps.store.effective(scope, id), updatedAt);
+      },
+    );
   }
 }
 

@@ -57,46 +57,51 @@ export interface UsageRoutesDeps {
  */
 export function registerUsageRoutes(router: Pick<AdminRouter, "add">, deps: UsageRoutesDeps): void {
   const now = deps.now ?? Date.now;
-  router.add("GET", "/usage", async (request) => {
-    const query = request.queryAs(usageQuerySchema);
-    const current = new Date(now());
-    const from = query.from
-      ? new Date(Date.parse(query.from))
-      : new Date(Date.UTC(current.getUTCFullYear(), current.getUTCMonth(), 1));
-    const to = query.to
-      ? new Date(Date.parse(query.to) + (dateOnly.test(query.to) ? DAY_MS : 0))
-      : new Date(current.getTime() + 1);
-    if (from >= to) {
-      throw new StrataError(
-        "invalid_request",
-        `Invalid value for 'to': must be after 'from' (${from.toISOString()}).`,
-        {
-          param: "to",
+  router.add(
+    "GET",
+    "/usage",
+    { summary: "Spend and tokens grouped by tenant, key, model and day", query: usageQuerySchema },
+    async (request) => {
+      const query = request.queryAs(usageQuerySchema);
+      const current = new Date(now());
+      const from = query.from
+        ? new Date(Date.parse(query.from))
+        : new Date(Date.UTC(current.getUTCFullYear(), current.getUTCMonth(), 1));
+      const to = query.to
+        ? new Date(Date.parse(query.to) + (dateOnly.test(query.to) ? DAY_MS : 0))
+        : new Date(current.getTime() + 1);
+      if (from >= to) {
+        throw new StrataError(
+          "invalid_request",
+          `Invalid value for 'to': must be after 'from' (${from.toISOString()}).`,
+          {
+            param: "to",
+          },
+        );
+      }
+      const groupByList = query.group_by ?? [];
+      const report = await usageReport(deps.db, {
+        groupBy: groupByList,
+        from,
+        to,
+        tenantId: query.tenant_id,
+        apiKeyId: query.api_key_id,
+        model: query.model,
+        provider: query.provider,
+        limit: query.limit ?? 1_000,
+      });
+      return {
+        status: 200,
+        body: {
+          object: "usage_report",
+          group_by: groupByList,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          data: report.rows,
+          totals: report.totals,
+          has_more: report.hasMore,
         },
-      );
-    }
-    const groupByList = query.group_by ?? [];
-    const report = await usageReport(deps.db, {
-      groupBy: groupByList,
-      from,
-      to,
-      tenantId: query.tenant_id,
-      apiKeyId: query.api_key_id,
-      model: query.model,
-      provider: query.provider,
-      limit: query.limit ?? 1_000,
-    });
-    return {
-      status: 200,
-      body: {
-        object: "usage_report",
-        group_by: groupByList,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        data: report.rows,
-        totals: report.totals,
-        has_more: report.hasMore,
-      },
-    };
-  });
+      };
+    },
+  );
 }
