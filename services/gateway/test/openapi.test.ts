@@ -55,6 +55,13 @@ describe("the gateway's OpenAPI document", () => {
     const createKey = document.paths["/admin/v1/keys"]!.post!;
     expect(createKey.security).toEqual([{ adminToken: [] }]);
     expect(Object.keys(createKey.responses)).toContain("201");
+    const headers = (operation: Operation) =>
+      operation.parameters
+        ?.filter((parameter) => parameter.in === "header")
+        .map((parameter) => parameter.name);
+    expect(headers(createKey)).toEqual(["Idempotency-Key"]);
+    expect(headers(chat)).toContain("x-strata-timeout-ms");
+    expect(headers(chat)).toContain("x-strata-cache");
     expect(document.paths["/v1/jobs/{id}"]!.get!.parameters).toEqual([
       { name: "id", in: "path", required: true, schema: { type: "string" } },
     ]);

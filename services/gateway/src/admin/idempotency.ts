@@ -54,6 +54,12 @@ export async function idempotentCreate<T>(
   });
 }
 
+/** The header of the creates that take one, for their route docs. */
+export const idempotencyHeaderDoc = {
+  "Idempotency-Key":
+    "A retry with the same key (1-255 printable ASCII, kept 24 hours) returns the first result.",
+} as const;
+
 /** Validates an Idempotency-Key header or field; empty means none. */
 export function idempotencyKey(value: string | string[] | undefined): string | undefined {
   const key = Array.isArray(value) ? value[0] : value;

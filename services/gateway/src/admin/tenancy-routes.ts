@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { AdminReply, AdminRequest, AdminRouter } from "./admin-router.js";
 import type { ApiKeyAdmin } from "./api-key-admin.js";
-import { idempotencyKey } from "./idempotency.js";
+import { idempotencyHeaderDoc, idempotencyKey } from "./idempotency.js";
 import { apiKeyJson, listJson, projectJson, tenantJson } from "./tenancy-json.js";
 import {
   createKeySchema,
@@ -32,7 +32,7 @@ export function registerTenancyRoutes(router: AdminRouter, deps: TenancyRoutesDe
     .add(
       "POST",
       "/tenants",
-      { summary: "Create a tenant", body: createTenantSchema, status: 201 },
+      { summary: "Create a tenant", body: createTenantSchema, status: 201, headers: idempotencyHeaderDoc },
       async (request) =>
         created(
           await tenants.createTenant(await request.body(createTenantSchema), idempotency(request)),
@@ -48,7 +48,7 @@ export function registerTenancyRoutes(router: AdminRouter, deps: TenancyRoutesDe
     .add(
       "POST",
       "/projects",
-      { summary: "Create a project", body: createProjectSchema, status: 201 },
+      { summary: "Create a project", body: createProjectSchema, status: 201, headers: idempotencyHeaderDoc },
       async (request) =>
         created(
           await tenants.createProject(await request.body(createProjectSchema), idempotency(request)),
@@ -64,7 +64,12 @@ export function registerTenancyRoutes(router: AdminRouter, deps: TenancyRoutesDe
     .add(
       "POST",
       "/keys",
-      { summary: "Create an API key (the secret is shown once)", body: createKeySchema, status: 201 },
+      {
+        summary: "Create an API key (the secret is shown once)",
+        body: createKeySchema,
+        status: 201,
+        headers: idempotencyHeaderDoc,
+      },
       async (request) => {
         const issued = await keys.createKey(await request.body(createKeySchema), idempotency(request));
         return { status: 201, body: { ...keyView(issued.key), secret: issued.secret } };
@@ -82,7 +87,12 @@ export function registerTenancyRoutes(router: AdminRouter, deps: TenancyRoutesDe
     .add(
       "POST",
       "/keys/:id/rotate",
-      { summary: "Rotate an API key (the new secret is shown once)", body: rotateKeySchema, status: 201 },
+      {
+        summary: "Rotate an API key (the new secret is shown once)",
+        body: rotateKeySchema,
+        status: 201,
+        headers: idempotencyHeaderDoc,
+      },
       async (request) => {
         const input = await bodyOrEmpty(request, rotateKeySchema);
         const issued = await keys.rotateKey(request.params.id!, input, idempotency(request));

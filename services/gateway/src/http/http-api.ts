@@ -5,7 +5,7 @@ import type { routerV1 } from "@strata/proto";
 import type { AdminRouter } from "../admin/admin-router.js";
 import type { ApiKeyStore } from "../auth/api-key-store.js";
 import { visibleModels } from "../auth/authorize-model.js";
-import { parseCacheDirectives } from "../cache/cache-directives.js";
+import { cacheHeaders, parseCacheDirectives } from "../cache/cache-directives.js";
 import { handleEmbeddings } from "../embeddings/embeddings-http.js";
 import { embeddingsRequestSchema } from "../embeddings/embeddings-request.js";
 import type { EmbeddingsService } from "../embeddings/embeddings-service.js";
@@ -19,7 +19,7 @@ import {
 import { openApiDocument } from "../openapi/openapi-document.js";
 import type { DocumentedRoute, RouteDoc } from "../openapi/route-doc.js";
 import type { CompletionPipeline } from "../pipeline/completion-pipeline.js";
-import { requestTimeoutMs } from "../pipeline/request-deadline.js";
+import { requestTimeoutMs, TIMEOUT_HEADER } from "../pipeline/request-deadline.js";
 import { newRequestId } from "../pipeline/request-id.js";
 import { clientClosedSignal } from "./client-closed.js";
 import { parseJsonBody, readBody } from "./read-body.js";
@@ -46,6 +46,16 @@ const completionPaths: Record<string, Operation> = {
 
 const openApiPath = "/v1/openapi.json";
 
+/** Headers a completion request may carry (HTTP; the same names as gRPC metadata). */
+const completionHeaders = {
+  [TIMEOUT_HEADER]: "The request's deadline in ms, retries and fallbacks included.",
+  [cacheHeaders.mode]:
+    "`on` caches a non-deterministic request, `off` skips the caches, `refresh` re-stores.",
+  [cacheHeaders.ttl]: "Seconds this request's answer may be served from the cache.",
+  [cacheHeaders.semantic]: "`on` or `off`: this request in or out of the semantic cache.",
+  [cacheHeaders.threshold]: "Cosine similarity in (0, 1] a semantic match must reach.",
+};
+
 /** The routes this file answers itself, for the OpenAPI document (the routers list their own). */
 function ownRoutes(deps: HttpApiDeps): DocumentedRoute[] {
   const withKey = (method: string, path: string, doc: RouteDoc): DocumentedRoute => ({
@@ -58,10 +68,12 @@ function ownRoutes(deps: HttpApiDeps): DocumentedRoute[] {
     withKey("POST", "/v1/chat/completions", {
       summary: "Create a chat completion (server-sent events with `stream: true`)",
       body: chatCompletionRequestSchema,
+      headers: completionHeaders,
     }),
     withKey("POST", "/v1/completions", {
       summary: "Create a text completion (server-sent events with `stream: true`)",
       body: completionRequestSchema,
+      headers: completionHeaders,
     }),
     ...(deps.embeddings
       ? [withKey("POST", "/v1/embeddings", { summary: "Create embeddings", body: embeddingsRequestSchema })]

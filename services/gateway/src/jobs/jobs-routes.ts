@@ -1,6 +1,6 @@
 import { StrataError } from "@strata/kit";
 import { z } from "zod";
-import { idempotencyKey } from "../admin/idempotency.js";
+import { idempotencyHeaderDoc, idempotencyKey } from "../admin/idempotency.js";
 import { listJson } from "../admin/tenancy-json.js";
 import type { AsyncHttpApi } from "./async-http-api.js";
 import { jobJson } from "./job-json.js";
@@ -20,7 +20,12 @@ export function registerJobRoutes(api: AsyncHttpApi, deps: { jobs: JobService })
     .add(
       "POST",
       "/v1/jobs",
-      { summary: "Submit a completion as an async job", body: jobSubmissionSchema, status: 202 },
+      {
+        summary: "Submit a completion as an async job",
+        body: jobSubmissionSchema,
+        headers: idempotencyHeaderDoc,
+        status: 202,
+      },
       async (request) => {
         const submission = parseJobSubmission(await request.jsonBody());
         const key = idempotencyKey(request.request.headers["idempotency-key"]);

@@ -56,7 +56,16 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
 
 function operation(route: DocumentedRoute): JsonObject {
   const { doc } = route;
-  const parameters = [...pathParameters(route.path), ...queryParameters(doc.query)];
+  const parameters = [
+    ...pathParameters(route.path),
+    ...queryParameters(doc.query),
+    ...Object.entries(doc.headers ?? {}).map(([name, description]) => ({
+      name,
+      in: "header",
+      description,
+      schema: { type: "string" },
+    })),
+  ];
   const body = doc.body
     ? { "application/json": { schema: jsonSchema(doc.body) } }
     : doc.form

@@ -12,6 +12,8 @@ export interface RouteDoc {
   form?: z.ZodType;
   /** The query parameters the route reads. */
   query?: z.ZodType;
+  /** Request headers the route reads, by name, with what they do. */
+  headers?: Readonly<Record<string, string>>;
   /** The success status, when it is not 200. */
   status?: number;
   /** The success answer's media type, when it is not JSON (a file's content). */

@@ -48,7 +48,7 @@ export class RequestDeadline {
   }
 }
 
-const TIMEOUT_HEADER = "x-strata-timeout-ms";
+export const TIMEOUT_HEADER = "x-strata-timeout-ms";
 /** A day: longer than any completion, short enough that a typo in milliseconds is caught. */
 const MAX_TIMEOUT_MS = 86_400_000;
 
