@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<void>> = {
   projects: adminCommand("projects"),
   keys: adminCommand("keys"),
   usage: adminCommand("usage"),
+  "dead-letters": adminCommand("dead-letters"),
 };
 
 const name = process.argv[2] ?? "help";
@@ -17,11 +18,12 @@ if (!command) {
       "usage: strata <command>",
       "",
       "commands:",
-      "  up        run every service locally on embedded defaults",
-      "  tenants   create, list and show tenants and their webhook secrets (gateway admin API)",
-      "  projects  create and list projects",
-      "  keys      create, list, update, rotate and revoke API keys",
-      "  usage     spend and tokens from the usage ledger, by tenant, key, model, day, provider",
+      "  up            run every service locally on embedded defaults",
+      "  tenants       create, list and show tenants and their webhook secrets (gateway admin API)",
+      "  projects      create and list projects",
+      "  keys          create, list, update, rotate and revoke API keys",
+      "  usage         spend and tokens from the usage ledger, by tenant, key, model, day, provider",
+      "  dead-letters  list and replay jobs, webhooks and usage events given up on",
       "",
       "`strata <command> help` lists a command's subcommands and flags.",
     ].join("\n"),

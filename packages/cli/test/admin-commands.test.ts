@@ -21,7 +21,11 @@ describe("the strata admin commands against a real local platform", () => {
       overrides: {
         routerHealthIntervalMs: 200,
         engine: { decodeMsPerToken: 1 },
-        gateway: { http: { host: "127.0.0.1", port: 0 } },
+        gateway: {
+          http: { host: "127.0.0.1", port: 0 },
+          // A usage event the ledger cannot write is dead-lettered in well under a second.
+          usageLedger: { flushIntervalMs: 20, maxDeliveries: 2, backoffMs: [50] },
+        },
       },
     });
     env = { STRATA_GATEWAY_URL: platform.gatewayUrl, STRATA_ADMIN_TOKEN: platform.adminToken };
@@ -39,6 +43,50 @@ describe("the strata admin commands against a real local platform", () => {
       body: JSON.stringify({ model, max_tokens: 2, messages: [{ role: "user", content: "hi" }] }),
     });
   }
+
+  it("lists a usage event the ledger could not write, and replays it once the cause is gone", async () => {
+    const tenant = await strataJson(["tenants", "create", "dead-usage"]);
+    const key = await strataJson(["keys", "create", "app", "--tenant", tenant.id]);
+    // A rule of the ledger's table (of the test's making) that this tenant's usage breaks.
+    const rule = "cli_refuses_dead_usage";
+    await platform.database.query(
+      `ALTER TABLE gateway.usage_ledger ADD CONSTRAINT ${rule} CHECK (tenant_id <> '${tenant.id}')`,
+    );
+    expect((await complete(key.secret)).status).toBe(200);
+    let letters: Json[] = [];
+    await eventually(
+      async () => {
+        letters = await strataJson(["dead-letters", "list", "--kind", "usage", "--tenant", tenant.id]);
+        expect(letters).toHaveLength(1);
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(letters[0]).toMatchObject({
+      kind: "usage",
+      tenant_id: tenant.id,
+      deliveries: 2,
+      replayed_at: null,
+    });
+    const listed = await strata(["dead-letters", "list", "--tenant", tenant.id]);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^ID\\s+KIND\\s+TENANT.*\n${letters[0].id}\\s+usage\\s+${tenant.id}`),
+    );
+
+    await platform.database.query(`ALTER TABLE gateway.usage_ledger DROP CONSTRAINT ${rule}`);
+    const replayed = await strata(["dead-letters", "replay-all", "--kind", "usage", "--tenant", tenant.id]);
+    expect(replayed).toMatchObject({ code: 0, stdout: "replayed 1, failed 0\n" });
+    await eventually(async () => {
+      const rows = await platform.database.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM gateway.usage_ledger WHERE tenant_id = $1",
+        [tenant.id],
+      );
+      expect(rows.rows[0]!.n).toBe(1);
+    });
+    const again = await strata(["dead-letters", "replay", letters[0].id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("was already replayed");
+    expect((await strata(["dead-letters", "list", "--kind", "jobs"])).code).toBe(64);
+  }, 60_000);
 
   it("creates and lists tenants and projects, as tables and as JSON", async () => {
     const created = await strata([

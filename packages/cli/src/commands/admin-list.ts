@@ -11,22 +11,23 @@ export const listOptions = { limit: { type: "string" }, after: { type: "string" 
 
 /**
  * Every item of an admin list, following its pages; with --limit, at most that many (one page),
- * starting after --after.
+ * starting after --after. `pageSize` is the most the list answers at once.
  */
 export async function listItems<T>(
   client: AdminClient,
   path: string,
   filters: Record<string, string | undefined>,
   flags: FlagValues,
+  pageSize = 1000,
 ): Promise<{ items: T[]; more: string | undefined }> {
   const limitText = stringFlag(flags, "limit");
   const limit = limitText === undefined ? undefined : Number(limitText);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
-    throw new UsageError(`--limit takes a whole number from 1 to 1000; got "${limitText}"`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= pageSize))
+    throw new UsageError(`--limit takes a whole number from 1 to ${pageSize}; got "${limitText}"`);
   const items: T[] = [];
   let after = stringFlag(flags, "after");
   for (;;) {
-    const query = new URLSearchParams({ limit: String(limit ?? 1000) });
+    const query = new URLSearchParams({ limit: String(limit ?? pageSize) });
     for (const [key, value] of Object.entries({ ...filters, after })) if (value) query.set(key, value);
     const page = await client.request<ListPage<T>>("GET", `${path}?${query}`);
     items.push(...page.data);

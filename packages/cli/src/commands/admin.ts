@@ -1,19 +1,21 @@
 import { runAdminCommand, type Subcommand } from "./admin-command.js";
 import type { CliIo } from "./cli-output.js";
+import { deadLetterCommands } from "./dead-letters.js";
 import { keyCommands } from "./keys.js";
 import { projectCommands } from "./projects.js";
 import { tenantCommands } from "./tenants.js";
 import { usageCommands } from "./usage.js";
 
 /**
- * The admin command groups: `strata tenants|projects|keys|usage <subcommand>`, over the gateway's admin
- * HTTP API.
+ * The admin command groups: `strata tenants|projects|keys|usage|dead-letters <subcommand>`, over the
+ * gateway's admin HTTP API.
  */
 export const adminGroups: Record<string, Record<string, Subcommand>> = {
   tenants: tenantCommands,
   projects: projectCommands,
   keys: keyCommands,
   usage: usageCommands,
+  "dead-letters": deadLetterCommands,
 };
 
 /** Runs one admin command line (without the leading group name) and returns its exit code. */
