@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { ChatCompletionRequest, CompletionRequest } from "../openai/request-schemas.js";
 import type { CanonicalRequest } from "./canonical-request.js";
 
@@ -8,10 +8,15 @@ import type { CanonicalRequest } from "./canonical-request.js";
  * JSON without raw newlines, so "\n" separates the parts unambiguously.
  */
 export function exactKey(tenantId: string, canonical: CanonicalRequest): string {
-  const hash = createHash("sha256");
-  hash.update(`${canonical.operation}\n${canonical.model}\n${canonical.params}`);
-  for (const turn of canonical.turns) hash.update(`\n${turn}`);
-  return `${tenantId}:${hash.digest("base64url")}`;
+  return `${tenantId}:${sha256(`${canonical.operation}\n${canonical.model}\n${canonical.params}`, canonical.turns)}`;
+}
+
+/**
+ * SHA-256 (base64url) of `head` and each turn after a "\n": one call on the joined text, which on the
+ * request path costs a few µs less than a Hash object fed piece by piece (the same bytes, the same keys).
+ */
+function sha256(head: string, turns: readonly string[]): string {
+  return hash("sha256", turns.length === 0 ? head : `${head}\n${turns.join("\n")}`, "base64url");
 }
 
 /** What the semantic cache embeds and where it looks: the last user turn, in the bucket of its context. */
@@ -47,10 +52,8 @@ export function semanticQuery(
     context = [];
   }
   if (text === undefined || text.trim() === "") return undefined;
-  const hash = createHash("sha256");
-  hash.update(`${embedderId}\n${canonical.operation}\n${canonical.model}\n${canonical.params}`);
-  for (const turn of context) hash.update(`\n${turn}`);
-  return { text, bucket: hash.digest("base64url") };
+  const head = `${embedderId}\n${canonical.operation}\n${canonical.model}\n${canonical.params}`;
+  return { text, bucket: sha256(head, context) };
 }
 
 function userText(message: ChatCompletionRequest["messages"][number]): string | undefined {

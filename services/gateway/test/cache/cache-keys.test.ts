@@ -21,6 +21,18 @@ const base = {
 };
 
 describe("exact cache keys", () => {
+  it("are the keys earlier versions stored, so Redis entries outlive an upgrade", () => {
+    // SHA-256 of "operation\nmodel\nparams" then "\n" and each turn, as the key was always made.
+    expect(key(base)).toBe("ten_a:Eyg47bb68jJ9bf8-PHrjFosSNgtFO5p69ySD72LfoDo");
+    const bucket = (body: unknown) =>
+      semanticQuery(chat(body), canonicalRequest("chat.completions", chat(body)), "local:e:256")!.bucket;
+    expect(bucket(base)).toBe("svJf9TD-_VY7i1xe1BAmo36OcG4tx7N9Y7108fzM2vA");
+    // No turn before the last: the bucket hashes the head alone.
+    expect(bucket({ model: "m", messages: [{ role: "user", content: "hi" }] })).toBe(
+      "UfWNsdW7heoP7lKXhFTL4IidrekQauzKQRhxhmAKybc",
+    );
+  });
+
   it("ignore field order at every level and the body's JSON formatting", () => {
     const reordered = JSON.parse(
       `{ "messages": [ {"content":"Be brief.","role":"system"},
