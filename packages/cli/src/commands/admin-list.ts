@@ -20,10 +20,7 @@ export async function listItems<T>(
   flags: FlagValues,
   pageSize = 1000,
 ): Promise<{ items: T[]; more: string | undefined }> {
-  const limitText = stringFlag(flags, "limit");
-  const limit = limitText === undefined ? undefined : Number(limitText);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= pageSize))
-    throw new UsageError(`--limit takes a whole number from 1 to ${pageSize}; got "${limitText}"`);
+  const limit = limitFlag(flags, pageSize);
   const items: T[] = [];
   let after = stringFlag(flags, "after");
   for (;;) {
@@ -35,4 +32,14 @@ export async function listItems<T>(
     if (limit !== undefined) return { items, more: page.last_id };
     after = page.last_id;
   }
+}
+
+/** --limit as a whole number from 1 to `most`; undefined when it was not given. */
+export function limitFlag(flags: FlagValues, most: number): number | undefined {
+  const text = stringFlag(flags, "limit");
+  if (text === undefined) return undefined;
+  const limit = Number(text);
+  if (!(Number.isInteger(limit) && limit >= 1 && limit <= most))
+    throw new UsageError(`--limit takes a whole number from 1 to ${most}; got "${text}"`);
+  return limit;
 }

@@ -1,4 +1,5 @@
 import {
+  type FlagValues,
   moreHint,
   noPositionals,
   onePositional,
@@ -6,7 +7,7 @@ import {
   stringFlag,
   UsageError,
 } from "./admin-command.js";
-import { listItems, listOptions } from "./admin-list.js";
+import { limitFlag, listItems, listOptions } from "./admin-list.js";
 import { json, table, when } from "./cli-output.js";
 
 interface DeadLetterJson {
@@ -46,7 +47,7 @@ const letterTable = (letters: DeadLetterJson[]) =>
   );
 
 /** --kind and --tenant as the API's filters; a kind it does not know is a usage error here. */
-function filters(flags: Parameters<Subcommand["run"]>[0]["flags"]): { kind?: string; tenant_id?: string } {
+function filters(flags: FlagValues): { kind?: string; tenant_id?: string } {
   const kind = stringFlag(flags, "kind");
   if (kind !== undefined && !kinds.includes(kind))
     throw new UsageError(`--kind takes ${kinds.join(", ")}; got "${kind}"`);
@@ -98,10 +99,7 @@ export const deadLetterCommands: Record<string, Subcommand> = {
     options: { ...filterOptions, limit: { type: "string" } },
     async run({ client, io, json: asJson, positionals, flags }) {
       noPositionals(positionals);
-      const limitText = stringFlag(flags, "limit");
-      const limit = limitText === undefined ? undefined : Number(limitText);
-      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 10_000))
-        throw new UsageError(`--limit takes a whole number from 1 to 10000; got "${limitText}"`);
+      const limit = limitFlag(flags, 10_000);
       const body = { ...filters(flags), ...(limit === undefined ? {} : { limit }) };
       const result = await client.request<ReplayMatchingJson>("POST", "/dead-letters/replay", body);
       if (asJson) {
