@@ -47,6 +47,7 @@ export {
   loadGatewayConfig,
   parseGatewayConfig,
 } from "./config.js";
+export { deadLetterKinds } from "./jobs/dead-letter-mover.js";
 
 export interface GatewayDeps {
   db: Database;

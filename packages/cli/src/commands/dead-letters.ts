@@ -1,3 +1,4 @@
+import { deadLetterKinds } from "@strata/gateway";
 import {
   type FlagValues,
   moreHint,
@@ -29,7 +30,7 @@ interface ReplayMatchingJson {
   failed: { id: string; error: { code: string; message: string } }[];
 }
 
-const kinds = ["run", "batch", "webhook", "usage"];
+const kinds: readonly string[] = deadLetterKinds;
 
 const letterTable = (letters: DeadLetterJson[]) =>
   table(

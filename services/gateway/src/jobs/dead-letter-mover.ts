@@ -13,6 +13,9 @@ export const deadLetterHeaders = {
 
 const usageSubjects = usageSubject("");
 
+/** Every kind workKind gives: what a dead letter can be about. */
+export const deadLetterKinds = ["run", "batch", "webhook", "usage"] as const;
+
 /**
  * The kind of work item a subject carries: "usage" for a usage event (its last token is the tenant),
  * else the work queue subject's last token ("run", "batch", "webhook").

@@ -3,11 +3,12 @@ import { z } from "zod";
 import type { AdminRouter } from "../admin/admin-router.js";
 import { listJson } from "../admin/tenancy-json.js";
 import { deadLetterJson } from "./dead-letter-json.js";
+import { deadLetterKinds } from "./dead-letter-mover.js";
 import type { DeadLetterReplay } from "./dead-letter-replay.js";
 import type { DeadLetterStore } from "./dead-letter-store.js";
 import { pageQuery } from "./list-json.js";
 
-const kind = z.enum(["run", "batch", "webhook", "usage"]);
+const kind = z.enum(deadLetterKinds);
 
 const listSchema = z
   .object({
@@ -28,9 +29,9 @@ const replayMatchingSchema = z
 
 /**
  * `/admin/v1/dead-letters`: work items given up on after their last delivery (job runs, batch starts,
- * webhooks, usage events the ledger could not write), newest first; `POST /admin/v1/dead-letters/{id}/replay`
- * runs one again, and `POST /admin/v1/dead-letters/replay` every one not yet replayed that matches
- * `kind` and `tenant_id`, up to `limit`.
+ * webhooks, usage events the ledger could not write), newest first.
+ * `POST /admin/v1/dead-letters/{id}/replay` runs one again, and `POST /admin/v1/dead-letters/replay`
+ * every one not yet replayed that matches `kind` and `tenant_id`, up to `limit`.
  */
 export function registerDeadLetterRoutes(
   router: AdminRouter,
