@@ -39,11 +39,6 @@ export interface HttpApiDeps {
   asyncApi?: Pick<AsyncHttpApi, "owns" | "handle" | "documented">;
 }
 
-const completionPaths: Record<string, Operation> = {
-  "/v1/chat/completions": "chat.completions",
-  "/v1/completions": "completions",
-};
-
 const openApiPath = "/v1/openapi.json";
 
 /** Headers a completion request may carry (HTTP; the same names as gRPC metadata). */
@@ -56,6 +51,26 @@ const completionHeaders = {
   [cacheHeaders.threshold]: "Cosine similarity in (0, 1] a semantic match must reach.",
 };
 
+/** The completion endpoints (POST), by path: the operation each runs, and its route doc. */
+const completionRoutes: Record<string, { operation: Operation; doc: RouteDoc }> = {
+  "/v1/chat/completions": {
+    operation: "chat.completions",
+    doc: {
+      summary: "Create a chat completion (server-sent events with `stream: true`)",
+      body: chatCompletionRequestSchema,
+      headers: completionHeaders,
+    },
+  },
+  "/v1/completions": {
+    operation: "completions",
+    doc: {
+      summary: "Create a text completion (server-sent events with `stream: true`)",
+      body: completionRequestSchema,
+      headers: completionHeaders,
+    },
+  },
+};
+
 /** The routes this file answers itself, for the OpenAPI document (the routers list their own). */
 function ownRoutes(deps: HttpApiDeps): DocumentedRoute[] {
   const withKey = (method: string, path: string, doc: RouteDoc): DocumentedRoute => ({
@@ -65,16 +80,7 @@ function ownRoutes(deps: HttpApiDeps): DocumentedRoute[] {
     doc,
   });
   return [
-    withKey("POST", "/v1/chat/completions", {
-      summary: "Create a chat completion (server-sent events with `stream: true`)",
-      body: chatCompletionRequestSchema,
-      headers: completionHeaders,
-    }),
-    withKey("POST", "/v1/completions", {
-      summary: "Create a text completion (server-sent events with `stream: true`)",
-      body: completionRequestSchema,
-      headers: completionHeaders,
-    }),
+    ...Object.entries(completionRoutes).map(([path, { doc }]) => withKey("POST", path, doc)),
     ...(deps.embeddings
       ? [withKey("POST", "/v1/embeddings", { summary: "Create embeddings", body: embeddingsRequestSchema })]
       : []),
@@ -117,10 +123,10 @@ async function dispatch(
   openApi: () => string,
 ): Promise<void> {
   const path = (request.url ?? "/").split("?")[0]!;
-  const operation = completionPaths[path];
-  if (operation) {
+  const completion = completionRoutes[path];
+  if (completion) {
     requireMethod(request, "POST");
-    return handleCompletion(deps, request, response, requestId, operation);
+    return handleCompletion(deps, request, response, requestId, completion.operation);
   }
   if (path === openApiPath) {
     requireMethod(request, "GET");
